@@ -1,0 +1,240 @@
+"""Control-flow graph of one C function, built from tree-sitter-c nodes.
+
+Nodes hold one simple statement, declaration, atomic condition or ``return``. Conditions are
+split at ``&&``, ``||`` and ``!`` (so each branch decision tests one atom), and constant
+conditions (``if (0)``, ``while (1)``, ``for (;;)``) get only their feasible edge. Handled:
+if/else, switch with fall-through and default, for/while/do, break/continue, goto and labels,
+return, calls that never return, and ``#if``/``#ifdef`` blocks (either branch may run).
+Built backwards in continuation-passing style: each statement is built knowing its successor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from leakspot.c.parse import Node, text
+
+NORETURN = frozenset(
+    {
+        "exit", "_exit", "_Exit", "abort", "quick_exit", "longjmp", "siglongjmp", "err", "errx",
+        "verr", "verrx", "__assert_fail", "Py_FatalError", "Py_Exit", "__builtin_unreachable",
+        "__builtin_trap", "pthread_exit", "thrd_exit", "_PyErr_BadInternalCall", "Py_UNREACHABLE",
+    }
+)
+#: Wrappers that only hint the branch predictor: ``unlikely(!p)`` tests ``!p``.
+HINTS = frozenset({"likely", "unlikely", "__builtin_expect", "_Py_likely", "_Py_unlikely", "LIKELY", "UNLIKELY"})
+
+
+@dataclass
+class CNode:
+    """A CFG node.
+
+    Attributes:
+        id: index in :attr:`CFG.nodes`.
+        kind: ``entry`` | ``exit`` | ``stmt`` | ``decl`` | ``cond`` | ``return`` | ``nop`` | ``dead``.
+        ts: the tree-sitter node evaluated here (expression, declaration, return statement).
+        succ: successors as (node id, edge label); labels are ``"true"``/``"false"`` on conditions.
+    """
+
+    id: int
+    kind: str
+    ts: Node | None = None
+    succ: list[tuple[int, str]] = field(default_factory=list)
+
+
+class CFG:
+    """The CFG of one ``function_definition``: ``entry`` and ``exit`` node ids and ``nodes``."""
+
+    def __init__(self, fn: Node) -> None:
+        self.nodes: list[CNode] = []
+        self.exit = self._new("exit", fn.child_by_field_name("body")).id
+        self._labels: dict[str, int] = {}
+        self._gotos: list[tuple[int, str]] = []
+        self._breaks: list[int] = []
+        self._continues: list[int] = []
+        body = fn.child_by_field_name("body")
+        first = self._stmt(body, self.exit) if body is not None else self.exit
+        self.entry = self._new("entry", None, [(first, "")]).id
+        for node_id, label in self._gotos:
+            target = self._labels.get(label)
+            # an unknown label (macro-generated) ends the path rather than inventing one
+            self.nodes[node_id].succ = [(target, "")] if target is not None else []
+            if target is None:
+                self.nodes[node_id].kind = "dead"
+
+    def _new(self, kind: str, ts: Node | None, succ=None) -> CNode:
+        n = CNode(len(self.nodes), kind, ts, list(succ or []))
+        self.nodes.append(n)
+        return n
+
+    # -- statements ------------------------------------------------------------------------
+    def _seq(self, children: list[Node], nxt: int) -> int:
+        for c in reversed(children):
+            nxt = self._stmt(c, nxt)
+        return nxt
+
+    def _stmt(self, node: Node, nxt: int) -> int:
+        t = node.type
+        if t == "compound_statement":
+            return self._seq([c for c in node.named_children if c.type != "comment"], nxt)
+        if t == "expression_statement":
+            expr = node.named_children[0] if node.named_children else None
+            if expr is None:
+                return nxt
+            if expr.type == "call_expression" and text(expr.child_by_field_name("function")) in NORETURN:
+                return self._new("dead", expr).id
+            return self._new("stmt", expr, [(nxt, "")]).id
+        if t == "declaration":
+            return self._new("decl", node, [(nxt, "")]).id
+        if t == "if_statement":
+            then = self._stmt(node.child_by_field_name("consequence"), nxt)
+            alt = node.child_by_field_name("alternative")
+            other = nxt
+            if alt is not None:
+                inner = [c for c in alt.named_children if c.type != "comment"]
+                other = self._seq(inner, nxt) if alt.type == "else_clause" else self._stmt(alt, nxt)
+            return self._cond(node.child_by_field_name("condition"), then, other)
+        if t == "while_statement":
+            head = self._new("nop", None)
+            body = self._loop_body(node.child_by_field_name("body"), nxt, head.id)
+            head.succ = [(self._cond(node.child_by_field_name("condition"), body, nxt), "")]
+            return head.id
+        if t == "do_statement":
+            head = self._new("nop", None)
+            body = self._loop_body(node.child_by_field_name("body"), nxt, head.id)
+            head.succ = [(self._cond(node.child_by_field_name("condition"), body, nxt), "")]
+            return body
+        if t == "for_statement":
+            return self._for(node, nxt)
+        if t == "return_statement":
+            return self._new("return", node, [(self.exit, "")]).id
+        if t == "break_statement":
+            return self._jump(self._breaks[-1] if self._breaks else None)
+        if t == "continue_statement":
+            return self._jump(self._continues[-1] if self._continues else None)
+        if t == "goto_statement":
+            n = self._new("nop", node)
+            self._gotos.append((n.id, text(node.child_by_field_name("label"))))
+            return n.id
+        if t == "labeled_statement":
+            inner = [c for c in node.named_children if c.type != "statement_identifier"]
+            target = self._seq(inner, nxt)
+            label = self._new("nop", None, [(target, "")])
+            self._labels[text(node.child_by_field_name("label"))] = label.id
+            return label.id
+        if t == "switch_statement":
+            return self._switch(node, nxt)
+        if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else", "preproc_elifdef"):
+            return self._preproc(node, nxt)
+        if t in ("comment", "preproc_call", "preproc_def", "preproc_function_def", "preproc_include",
+                 "type_definition", "struct_specifier", "enum_specifier", "union_specifier", ";"):
+            return nxt
+        if t == "case_statement":  # stray case outside a switch body: just its statements
+            return self._seq(_case_body(node), nxt)
+        # anything else (ERROR, macro statements, asm): evaluate it as an expression
+        return self._new("stmt", node, [(nxt, "")]).id
+
+    def _jump(self, target: int | None) -> int:
+        if target is None:
+            return self._new("dead", None).id
+        return self._new("nop", None, [(target, "")]).id
+
+    def _loop_body(self, body: Node | None, brk: int, cont: int) -> int:
+        self._breaks.append(brk)
+        self._continues.append(cont)
+        try:
+            return self._stmt(body, cont) if body is not None else cont
+        finally:
+            self._breaks.pop()
+            self._continues.pop()
+
+    def _for(self, node: Node, nxt: int) -> int:
+        init = node.child_by_field_name("initializer")
+        cond = node.child_by_field_name("condition")
+        update = node.child_by_field_name("update")
+        head = self._new("nop", None)
+        step = self._new("stmt", update, [(head.id, "")]).id if update is not None else head.id
+        body = self._loop_body(node.child_by_field_name("body"), nxt, step)
+        head.succ = [(self._cond(cond, body, nxt) if cond is not None else body, "")]
+        if init is None:
+            return head.id
+        kind = "decl" if init.type == "declaration" else "stmt"
+        return self._new(kind, init, [(head.id, "")]).id
+
+    def _switch(self, node: Node, nxt: int) -> int:
+        body = node.child_by_field_name("body")
+        cases = [c for c in (body.named_children if body is not None else []) if c.type == "case_statement"]
+        self._breaks.append(nxt)
+        try:
+            entries = []
+            follow = nxt
+            for case in reversed(cases):
+                follow = self._seq(_case_body(case), follow)
+                entries.append((case, follow))
+        finally:
+            self._breaks.pop()
+        entries.reverse()
+        has_default = any(c.child_by_field_name("value") is None for c, _ in entries)
+        succ = [(e, "case") for _, e in entries]
+        if not has_default:
+            succ.append((nxt, "no case"))
+        return self._new("stmt", node.child_by_field_name("condition"), succ).id
+
+    def _preproc(self, node: Node, nxt: int) -> int:
+        alt = node.child_by_field_name("alternative")
+        body = [c for c in node.named_children if c is not alt and c.type not in (
+            "identifier", "preproc_defined", "binary_expression", "unary_expression",
+            "parenthesized_expression", "number_literal", "call_expression", "comment",
+            "preproc_arg")]
+        if node.type in ("preproc_if", "preproc_elif"):
+            cond = node.child_by_field_name("condition")
+            body = [c for c in node.named_children if c is not alt and c is not cond and c.type != "comment"]
+        elif node.type in ("preproc_ifdef", "preproc_elifdef"):
+            name = node.child_by_field_name("name")
+            body = [c for c in node.named_children if c is not alt and c is not name and c.type != "comment"]
+        first = self._seq(body, nxt)
+        other = self._stmt(alt, nxt) if alt is not None else nxt
+        return self._new("nop", None, [(first, ""), (other, "")]).id
+
+    # -- conditions ------------------------------------------------------------------------
+    def _cond(self, expr: Node | None, t: int, f: int) -> int:
+        if expr is None:
+            return t
+        k = expr.type
+        if k in ("parenthesized_expression", "condition_clause") and expr.named_child_count == 1:
+            return self._cond(expr.named_children[0], t, f)
+        if k == "unary_expression" and text(expr.child_by_field_name("operator")) == "!":
+            return self._cond(expr.child_by_field_name("argument"), f, t)
+        if k == "binary_expression":
+            op = text(expr.child_by_field_name("operator"))
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            if op == "&&":
+                return self._cond(left, self._cond(right, t, f), f)
+            if op == "||":
+                return self._cond(left, t, self._cond(right, t, f))
+        if k == "call_expression" and text(expr.child_by_field_name("function")) in HINTS:
+            args = expr.child_by_field_name("arguments")
+            if args is not None and args.named_child_count:
+                return self._cond(args.named_children[0], t, f)
+        if k == "number_literal":
+            value = _int(text(expr))
+            if value is not None:
+                return self._new("nop", expr, [(t if value else f, "true" if value else "false")]).id
+        if k == "true":
+            return t
+        if k == "false":
+            return f
+        return self._new("cond", expr, [(t, "true"), (f, "false")]).id
+
+
+def _case_body(case: Node) -> list[Node]:
+    value = case.child_by_field_name("value")
+    return [c for c in case.named_children if c is not value and c.type != "comment"]
+
+
+def _int(s: str) -> int | None:
+    s = s.rstrip("uUlL")
+    try:
+        return int(s, 0)
+    except ValueError:
+        return None

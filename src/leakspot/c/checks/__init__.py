@@ -1,0 +1,116 @@
+"""C checks. The leak rules share one path analysis per function (:mod:`leakspot.c.leaks`);
+each rule is an allocation family of ``allocators.toml`` whose leaks it reports.
+
+A check module registers its code with :func:`c_check`; ``run_c_checks`` runs one analysis
+per function for all enabled families and turns leak events into findings with a code flow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from leakspot.c.leaks import Analysis, LeakEvent
+from leakspot.c.parse import families, function_name, functions, parse_c, text
+from leakspot.model import Finding, FlowStep, Location, Notification, Region
+from leakspot.registry import Rule
+
+C_CHECKS: dict[str, str] = {}  # code -> slug
+
+
+def c_check(code: str, slug: str) -> None:
+    """Register the C rule ``code`` (its slug names the allocation family it reports)."""
+    C_CHECKS[code] = slug
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def ts_region(node) -> Region:
+    """1-based region of a tree-sitter node (columns are byte offsets + 1)."""
+    (sl, sc), (el, ec) = node.start_point, node.end_point
+    return Region(sl + 1, sc + 1, el + 1, ec + 1)
+
+
+def run_c_checks(display: str, data: bytes, rules: list[Rule]) -> tuple[list[Finding], list[Notification]]:
+    """Analyse one C file with the enabled C ``rules``; return findings and notifications."""
+    _load_all()
+    by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
+    fams = [f for f in families() if f.rule in by_slug]
+    if not fams:
+        return [], []
+    tree = parse_c(data)
+    lines = data.decode("utf-8", "replace").splitlines()
+    findings: list[Finding] = []
+    skipped: list[str] = []
+    gave_up: list[str] = []
+    for fn in functions(tree.root_node):
+        name = function_name(fn)
+        if fn.has_error:
+            if any(site_name in text(fn) for f in fams for site_name in f.allocators):
+                skipped.append(name or f"line {fn.start_point[0] + 1}")
+            continue
+        an = Analysis(fn, fams)
+        for event in an.run():
+            findings.append(_finding(display, lines, an, event, by_slug, name))
+        if an.gave_up:
+            gave_up.append(name)
+    notes = []
+    if skipped:
+        notes.append(Notification(
+            display,
+            f"{len(skipped)} function(s) not analysed because tree-sitter could not parse them "
+            f"(macros?): {', '.join(skipped[:5])}{'...' if len(skipped) > 5 else ''}",
+            level="warning", kind="parse-error"))
+    if gave_up:
+        notes.append(Notification(
+            display, f"too many paths to analyse in: {', '.join(gave_up[:5])}", level="warning",
+            kind="analysis-limit"))
+    return findings, notes
+
+
+def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
+    site = an.sites[event.site]
+    rule = by_slug[site.family.rule]
+    cfg_node = an.cfg.nodes[event.node]
+    holders = event.holders
+    var = f"`{holders[0]}`" if holders else "the result"
+    if event.kind == "return":
+        where_node = cfg_node.ts
+        exit_msg = f"{var} still holds the {site.family.what} at this return"
+        detail = f"{var} is not released on the path to the return on line {where_node.start_point[0] + 1}"
+    elif event.kind == "end":
+        where_node = cfg_node.ts  # the function body: point at its closing brace
+        where_node = where_node.children[-1] if where_node is not None and where_node.children else where_node
+        exit_msg = f"{var} still holds the {site.family.what} when `{fn_name}` ends"
+        detail = f"{var} is not released on the path to the end of `{fn_name}`"
+    elif event.kind == "overwrite":
+        where_node = cfg_node.ts
+        exit_msg = f"{var} is overwritten here while it holds the only reference"
+        detail = f"{var} is overwritten on line {where_node.start_point[0] + 1} while it holds the only reference"
+    else:
+        where_node = cfg_node.ts
+        exit_msg = "the result is discarded here"
+        detail = "the result is discarded without being released"
+    exit_loc = Location(display, ts_region(where_node), exit_msg)
+    flow = [FlowStep(Location(display, ts_region(site.node), f"{site.family.what} allocated by `{site.callee}()`"), "acquire")]
+    for node_id, label in an.path(event):
+        node = an.cfg.nodes[node_id]
+        if node.kind == "cond" and label in ("true", "false"):
+            flow.append(FlowStep(Location(display, ts_region(node.ts), f"`{text(node.ts)}` is {label}"), "branch"))
+        elif node.kind == "stmt" and label in ("case", "no case") and node.ts is not None:
+            flow.append(FlowStep(Location(display, ts_region(node.ts), f"switch on `{text(node.ts)}`"), "branch"))
+    flow.append(FlowStep(exit_loc, "exit"))
+    line_no = site.node.start_point[0]
+    return Finding(
+        code=rule.code,
+        slug=rule.slug,
+        location=Location(display, ts_region(site.node)),
+        message=rule.message.format(callee=site.callee, detail=detail),
+        related=[exit_loc],
+        flow=flow,
+        function=fn_name,
+        anchor=lines[line_no].strip() if line_no < len(lines) else "",
+    )

@@ -1,0 +1,447 @@
+"""Path-sensitive resource tracking over a C function's CFG.
+
+Each abstract state is a set of live objects ``Obj(site, holders, nonnull)``: a resource
+returned by an allocator call at ``site``, the local variables that point to it, and whether a
+null check has proved it non-null. Exploration is a breadth-first search over (CFG node, state)
+pairs, so states are never merged: a path keeps its own knowledge (a tested ``p`` stays
+non-null; the ``NULL`` branch of a check drops the object, and a branch that contradicts an
+earlier check is infeasible).
+
+An object stops being tracked when it is released (``free(p)``), or escapes: returned, stored
+into a global, a field, an array element or through a pointer, or passed to a function that is
+not known to only borrow it. An object still live at a ``return`` or at the end of the
+function, or whose last holder is overwritten, is a leak. The BFS predecessor map gives the
+path shown to the user (allocation -> branch decisions -> leaking exit).
+
+Scope: intraprocedural. Unknown callees are assumed to take ownership (no false positives
+from wrappers such as ``my_free(p)``, at the cost of missed leaks).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from leakspot.c.cfg import CFG, HINTS
+from leakspot.c.parse import Family, Node, declarator_name, text
+
+#: Functions that read, write or copy through a pointer without keeping or freeing it.
+BORROWERS = frozenset(
+    """memcpy memmove memset memcmp memchr memrchr bcopy bzero explicit_bzero strcpy strncpy
+    strcat strncat strcmp strncmp strcasecmp strncasecmp strlen strnlen strchr strrchr strstr
+    strpbrk strspn strcspn strtok strtok_r strcoll strxfrm stpcpy stpncpy strlcpy strlcat
+    wcscpy wcsncpy wcscat wcslen wcscmp wmemcpy wmemset sprintf snprintf vsprintf vsnprintf
+    printf fprintf vfprintf dprintf puts fputs fputc putc fgets fgetc getc ungetc fread fwrite
+    fscanf sscanf vsscanf scanf fseek fseeko ftell ftello rewind fflush ferror feof clearerr
+    fileno fgetpos fsetpos setvbuf setbuf flockfile funlockfile getline getdelim perror
+    strtol strtoul strtoll strtoull strtod strtof strtold atoi atol atoll atof qsort bsearch
+    read write pread pwrite recv send recvfrom sendto fstat stat lstat access toupper tolower
+    isalpha isdigit isspace assert memmem strsep strerror_r inet_ntop inet_pton
+    PyBytes_FromStringAndSize PyBytes_FromString PyUnicode_FromString
+    PyUnicode_FromStringAndSize PyUnicode_DecodeUTF8 PyByteArray_FromStringAndSize
+    PyLong_FromString PyErr_SetString PyErr_Format""".split()
+)
+#: Borrowers that return their first argument (``return strcpy(p, s)`` returns ``p``).
+RETURNS_ARG0 = frozenset({"memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat",
+                          "stpcpy", "wmemcpy", "wcscpy", "fgets"})
+NULLS = frozenset({"NULL", "0", "nullptr", "((void*)0)", "((void *)0)", "(void*)0", "(void *)0"})
+#: Give up on a function after this many (node, state) pairs: no findings rather than noise.
+MAX_VISITS = 20000
+
+
+@dataclass(frozen=True)
+class Site:
+    """An allocation call: the call node, its family, and the callee's name."""
+
+    node: Node
+    family: Family
+    callee: str
+
+
+@dataclass(frozen=True, order=True)
+class Obj:
+    """A live resource in an abstract state."""
+
+    site: int
+    holders: frozenset
+    nonnull: bool = False
+
+
+@dataclass
+class LeakEvent:
+    """Where object ``site`` is lost: ``node`` (CFG node id), ``kind`` (``return``, ``end``,
+    ``overwrite`` or ``discard``), the variables that held it, and the state it was lost in."""
+
+    site: int
+    node: int
+    kind: str
+    holders: tuple[str, ...]
+    state: frozenset
+
+
+class _Eval:
+    """Evaluates one CFG node's expressions against one state; collects leak events."""
+
+    def __init__(self, an: Analysis, node_id: int, state: frozenset) -> None:
+        self.an = an
+        self.node_id = node_id
+        self.objs: set[Obj] = set(state)
+        self.events: list[LeakEvent] = []
+        self.start = state
+
+    # values are tuples of atoms: ("new", site) or ("var", name)
+    def eval(self, n: Node | None) -> tuple:
+        if n is None:
+            return ()
+        t = n.type
+        if t == "identifier":
+            name = text(n)
+            return (("var", name),) if name in self.an.locals else ()
+        if t in ("parenthesized_expression", "cast_expression"):
+            inner = n.child_by_field_name("value") if t == "cast_expression" else None
+            if inner is None and n.named_child_count:
+                inner = n.named_children[-1]
+            return self.eval(inner)
+        if t == "call_expression":
+            return self.call(n)
+        if t == "assignment_expression":
+            right = self.eval(n.child_by_field_name("right"))
+            left = n.child_by_field_name("left")
+            if text(n.child_by_field_name("operator")) != "=":
+                self.read(left)
+                return ()
+            return self.assign(left, right)
+        if t in ("field_expression", "subscript_expression"):
+            self.read(n.child_by_field_name("argument"))
+            self.read(n.child_by_field_name("index"))
+            return ()
+        if t == "pointer_expression":
+            arg = n.child_by_field_name("argument")
+            if text(n.child_by_field_name("operator")) == "&":
+                self.escape(self.eval(arg))  # address taken: anything may happen through it
+                return ()
+            self.read(arg)
+            return ()
+        if t == "binary_expression":
+            op = text(n.child_by_field_name("operator"))
+            left = self.eval(n.child_by_field_name("left"))
+            right = self.eval(n.child_by_field_name("right"))
+            if op in ("+", "-"):
+                return left + right  # pointer arithmetic keeps pointing into the object
+            self.discard(left + right)
+            return ()
+        if t == "conditional_expression":
+            self.read(n.child_by_field_name("condition"))
+            return self.eval(n.child_by_field_name("consequence")) + self.eval(n.child_by_field_name("alternative"))
+        if t == "comma_expression":
+            self.discard(self.eval(n.child_by_field_name("left")))
+            return self.eval(n.child_by_field_name("right"))
+        if t in ("unary_expression", "update_expression"):
+            self.read(n.child_by_field_name("argument"))
+            return ()
+        if t in ("sizeof_expression", "alignof_expression", "string_literal", "number_literal",
+                 "char_literal", "null", "true", "false", "concatenated_string", "offsetof_expression"):
+            return ()
+        # initializer lists, compound literals, unknown constructs: whatever flows in escapes
+        vals: tuple = ()
+        for c in n.named_children:
+            vals += self.eval(c)
+        self.escape(vals)
+        return ()
+
+    def read(self, n: Node | None) -> None:
+        self.discard(self.eval(n))
+
+    def discard(self, vals: tuple) -> None:
+        """A value is used and dropped: a fresh allocation in it is lost at once."""
+        for kind, x in vals:
+            if kind == "new":
+                self.events.append(LeakEvent(x, self.node_id, "discard", (), self.start))
+                self.objs = {o for o in self.objs if not (o.site == x and not o.holders)}
+
+    def held_by(self, vals: tuple) -> set[Obj]:
+        names = {x for k, x in vals if k == "var"}
+        sites = {x for k, x in vals if k == "new"}
+        return {o for o in self.objs if (o.holders & names) or (o.site in sites and not o.holders)}
+
+    def escape(self, vals: tuple) -> None:
+        """Ownership passes elsewhere: stop tracking these objects."""
+        self.objs -= self.held_by(vals)
+
+    release = escape
+
+    def call(self, n: Node) -> tuple:
+        fn = n.child_by_field_name("function")
+        name = text(fn) if fn is not None and fn.type == "identifier" else ""
+        args_node = n.child_by_field_name("arguments")
+        args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
+        if name in HINTS and args:
+            return self.eval(args[0])
+        if fn is not None and fn.type != "identifier":
+            self.read(fn)
+        vals = [self.eval(a) for a in args]
+        an = self.an
+        if name in an.deallocators and vals:
+            self.release(vals[0])
+            for v in vals[1:]:
+                self.discard(v)
+        elif name in an.reallocators and vals:
+            self.release(vals[0])
+        elif name in BORROWERS:
+            for v in vals:
+                if name in RETURNS_ARG0 and v is vals[0]:
+                    continue
+                self.discard(v)
+            if name in RETURNS_ARG0 and vals:
+                return vals[0]
+        else:
+            for v in vals:
+                self.escape(v)
+        site = an.site_of.get(n.id)
+        if site is not None:
+            obj = Obj(site, frozenset())
+            self.objs.add(obj)
+            return (("new", site),)
+        return ()
+
+    def assign(self, left: Node | None, vals: tuple) -> tuple:
+        while left is not None and left.type == "parenthesized_expression" and left.named_child_count:
+            left = left.named_children[0]
+        if left is not None and left.type == "identifier" and text(left) in self.an.locals:
+            self.bind(text(left), vals)
+            return (("var", text(left)),)
+        # a global, a field, an array element or a store through a pointer: it escapes
+        if left is not None and left.type in ("field_expression", "subscript_expression", "pointer_expression"):
+            for c in left.named_children:
+                if c.type != "field_identifier":
+                    self.read(c)
+        self.escape(vals)
+        return ()
+
+    def bind(self, var: str, vals: tuple) -> None:
+        """``var = vals``: ``var`` stops holding what it held and starts holding ``vals``."""
+        gets = self.held_by(vals)
+        new_objs = set()
+        for o in self.objs:
+            holders = o.holders - {var}
+            if o in gets:
+                holders |= {var}
+            if o.holders and not holders:
+                self.events.append(LeakEvent(o.site, self.node_id, "overwrite", tuple(sorted(o.holders)), self.start))
+                continue
+            new_objs.add(Obj(o.site, frozenset(holders), o.nonnull))
+        self.objs = new_objs
+
+    def declare(self, decl: Node) -> None:
+        static = any(c.type == "storage_class_specifier" and text(c) in ("static", "extern")
+                     for c in decl.children)
+        for d in decl.children_by_field_name("declarator"):
+            if d.type != "init_declarator":
+                continue
+            name = declarator_name(d.child_by_field_name("declarator"))
+            vals = self.eval(d.child_by_field_name("value"))
+            if static or name not in self.an.locals:
+                self.escape(vals)
+            else:
+                self.bind(name, vals)
+
+    def refine(self, expr: Node, vals: tuple, branch: str) -> frozenset | None:
+        """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible."""
+        tested, null_when = vals, "false"
+        if expr.type == "binary_expression":
+            op = text(expr.child_by_field_name("operator"))
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
+                side = right if _is_null(left) else left
+                tested = self._peek(side)
+                null_when = "true" if op == "==" else "false"
+            else:
+                tested = ()
+        names = {x for k, x in tested if k == "var"}
+        if not names:
+            return frozenset(self.objs)
+        out = set()
+        for o in self.objs:
+            if not (o.holders & names):
+                out.add(o)
+            elif branch == null_when:
+                if o.nonnull:
+                    return None  # contradicts an earlier check on this path
+            else:
+                out.add(Obj(o.site, o.holders, True))
+        return frozenset(out)
+
+    def _peek(self, n: Node) -> tuple:
+        while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
+            n = n.child_by_field_name("value") if n.type == "cast_expression" else n.named_children[0]
+        if n is not None and n.type == "identifier" and text(n) in self.an.locals:
+            return (("var", text(n)),)
+        if n is not None and n.type == "assignment_expression":
+            return self._peek(n.child_by_field_name("left"))
+        return ()
+
+
+def _is_null(n: Node | None) -> bool:
+    return n is not None and "".join(text(n).split()) in {s.replace(" ", "") for s in NULLS}
+
+
+class Analysis:
+    """Finds leaking paths for the allocation sites of ``families`` in one function.
+
+    Attributes:
+        events: the first leak event per allocation site, in BFS order (shortest paths first).
+        gave_up: True when the state space exceeded :data:`MAX_VISITS` (no findings then).
+    """
+
+    def __init__(self, fn: Node, families: list[Family]) -> None:
+        self.fn = fn
+        self.families = families
+        self.allocators = {a: f for f in families for a in f.allocators}
+        self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
+        self.reallocators = frozenset().union(*(f.reallocators for f in families)) if families else frozenset()
+        self.locals = _locals(fn)
+        self.sites: list[Site] = []
+        self.site_of: dict[int, int] = {}
+        self.events: list[LeakEvent] = []
+        self.gave_up = False
+        self.pred: dict = {}
+        for call in _calls(fn):
+            f = call.child_by_field_name("function")
+            name = text(f) if f is not None and f.type == "identifier" else ""
+            if name in self.allocators:
+                self.site_of[call.id] = len(self.sites)
+                self.sites.append(Site(call, self.allocators[name], name))
+        self.cfg = CFG(fn) if self.sites else None
+
+    def run(self) -> list[LeakEvent]:
+        """Explore the paths; return one leak event per leaking site."""
+        if self.cfg is None:
+            return []
+        cfg = self.cfg
+        start = (cfg.entry, frozenset())
+        self.pred = {start: None}
+        queue = deque([start])
+        found: dict[int, LeakEvent] = {}
+        while queue:
+            if len(self.pred) > MAX_VISITS:
+                self.gave_up = True
+                return []
+            node_id, state = queue.popleft()
+            node = cfg.nodes[node_id]
+            for succ, label, new_state, events in self._transfer(node, state):
+                for e in events:
+                    found.setdefault(e.site, e)
+                if succ is None:
+                    continue
+                key = (succ, new_state)
+                if key not in self.pred:
+                    self.pred[key] = ((node_id, state), label)
+                    queue.append(key)
+        self.events = sorted(found.values(), key=lambda e: e.site)
+        return self.events
+
+    def _transfer(self, node, state):
+        """Yield (successor id or None, edge label, new state, leak events)."""
+        kind = node.kind
+        if kind == "exit":
+            events = [LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state]
+            yield None, "", state, events
+            return
+        if kind == "dead":
+            return
+        if kind in ("nop", "entry") or node.ts is None:
+            for s, label in node.succ:
+                yield s, label, state, []
+            return
+        ev = _Eval(self, node.id, state)
+        if kind == "decl":
+            ev.declare(node.ts)
+        elif kind == "return":
+            value = node.ts.named_children[0] if node.ts.named_children else None
+            ev.escape(ev.eval(value))
+            events = ev.events + [
+                LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in ev.objs
+            ]
+            yield None, "", frozenset(), events
+            return
+        elif kind == "cond":
+            vals = ev.eval(node.ts)
+            for s, label in node.succ:
+                refined = ev.refine(node.ts, vals, label)
+                if refined is not None:
+                    yield s, label, refined, ev.events
+            return
+        else:
+            vals = ev.eval(node.ts)
+            if node.ts.type == "call_expression" and text(node.ts.child_by_field_name("function")) == "assert":
+                refined = ev.refine(node.ts, ev._peek(_first_arg(node.ts)), "true")
+                if refined is None:
+                    return
+            else:
+                ev.discard(vals)
+        new_state = frozenset(ev.objs)
+        for s, label in node.succ:
+            yield s, label, new_state, ev.events
+            ev.events = []
+
+    def path(self, event: LeakEvent) -> list[tuple[int, str]]:
+        """CFG node ids and edge labels from the allocation to the leaking node (inclusive)."""
+        key = (event.node, event.state)
+        steps = []
+        site_node = self.sites[event.site].node
+        while key is not None and key in self.pred:
+            entry = self.pred[key]
+            if entry is None:
+                break
+            (prev, label) = entry
+            steps.append((prev[0], label))
+            ts = self.cfg.nodes[prev[0]].ts
+            if ts is not None and ts.start_byte <= site_node.start_byte < ts.end_byte:
+                break
+            key = prev
+        steps.reverse()
+        return steps
+
+
+def _first_arg(call: Node) -> Node | None:
+    args = call.child_by_field_name("arguments")
+    return args.named_children[0] if args is not None and args.named_children else None
+
+
+def _calls(root: Node):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "call_expression":
+            yield n
+        stack.extend(n.children)
+
+
+def _locals(fn: Node) -> frozenset[str]:
+    """Parameters and block-scope variables (not ``static``/``extern`` ones) of a function."""
+    names = set()
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    if decl is not None:
+        params = decl.child_by_field_name("parameters")
+        for p in params.named_children if params is not None else []:
+            if p.type == "parameter_declaration":
+                name = declarator_name(p.child_by_field_name("declarator"))
+                if name:
+                    names.add(name)
+    body = fn.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "declaration":
+            if any(c.type == "storage_class_specifier" and text(c) in ("static", "extern") for c in n.children):
+                continue
+            for d in n.children_by_field_name("declarator"):
+                target = d.child_by_field_name("declarator") if d.type == "init_declarator" else d
+                name = declarator_name(target)
+                if name:
+                    names.add(name)
+            continue
+        stack.extend(n.named_children)
+    return frozenset(names)

@@ -1,0 +1,101 @@
+"""C front end: tree-sitter with the maintained ``tree-sitter-c`` grammar.
+
+tree-sitter parses unpreprocessed code: ``#ifdef`` branches appear as nodes, and macros it
+cannot make sense of become ``ERROR`` nodes. A function whose subtree has an error is treated
+as unknown (not analysed) rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+import tree_sitter
+import tree_sitter_c
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+Node = tree_sitter.Node
+
+
+@lru_cache(maxsize=1)
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+
+
+def parse_c(data: bytes) -> tree_sitter.Tree:
+    """Parse C source bytes. Never raises for bad input: errors become ``ERROR`` nodes."""
+    return _parser().parse(data)
+
+
+def text(node: Node | None) -> str:
+    """The source text of ``node`` ("" for None)."""
+    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+def functions(root: Node):
+    """Every ``function_definition`` in the tree, in source order (inside ``#if`` blocks too)."""
+    stack = [root]
+    out = []
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            out.append(n)
+            continue
+        stack.extend(reversed(n.children))
+    return out
+
+
+def function_name(fn: Node) -> str:
+    """Name of a ``function_definition`` ("" when it cannot be found)."""
+    d = fn.child_by_field_name("declarator")
+    while d is not None and d.type != "function_declarator":
+        d = d.child_by_field_name("declarator")
+    if d is None:
+        return ""
+    inner = d.child_by_field_name("declarator")
+    while inner is not None and inner.type not in ("identifier", "field_identifier"):
+        inner = inner.child_by_field_name("declarator")
+    return text(inner)
+
+
+def declarator_name(decl: Node | None) -> str:
+    """The identifier a declarator declares (``*p``, ``p[3]``, ``(*fp)(int)`` -> ``p``/``fp``)."""
+    while decl is not None and decl.type != "identifier":
+        nxt = decl.child_by_field_name("declarator")
+        if nxt is None:
+            for c in decl.named_children:
+                if c.type in ("identifier", "pointer_declarator", "array_declarator",
+                              "parenthesized_declarator", "function_declarator"):
+                    nxt = c
+                    break
+        decl = nxt
+    return text(decl)
+
+
+@dataclass(frozen=True)
+class Family:
+    """An allocation family: the rule reporting its leaks and its functions."""
+
+    name: str
+    rule: str
+    what: str
+    allocators: frozenset[str]
+    deallocators: frozenset[str]
+    reallocators: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def families() -> tuple[Family, ...]:
+    """The families of ``allocators.toml``."""
+    raw = tomllib.loads(resources.files("leakspot.c").joinpath("allocators.toml").read_text("utf-8"))
+    return tuple(
+        Family(name, f["rule"], f["what"], frozenset(f["allocators"]), frozenset(f["deallocators"]),
+               frozenset(f["reallocators"]))
+        for name, f in raw["families"].items()
+    )

@@ -1,0 +1,116 @@
+"""Command line: ``leakspot check``, ``leakspot rules``, ``leakspot explain``.
+
+Exit codes: 0 no findings, 1 findings, 2 usage error or a file that could not be analysed
+(its notification is printed; every other file's findings are still reported).
+Only this module prints or decides exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leakspot import __version__
+from leakspot.report import FORMATS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="leakspot", description="Find leak-prone code in Python and C.")
+    p.add_argument("--version", action="version", version=f"leakspot {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="analyse files and directories (default: .)")
+    c.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
+    c.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    c.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
+    c.add_argument("--select", action="append", metavar="RULES",
+                   help="only these rules: codes, code prefixes (LK1) or slugs, comma-separated")
+    c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")
+    c.add_argument("--exclude", action="append", metavar="GLOB",
+                   help="gitignore-style pattern of paths to skip (repeatable)")
+    c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    c.add_argument("--category", default="leakspot",
+                   help="SARIF automationDetails.id (one set of GitHub alerts per category)")
+    c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
+    c.add_argument("--root", type=Path, default=None,
+                   help="directory that reported paths are relative to (default: current directory)")
+
+    sub.add_parser("rules", help="list the rules")
+    e = sub.add_parser("explain", help="print a rule's document")
+    e.add_argument("rule", help="a code (LK101) or slug (open-without-close)")
+    return p
+
+
+def _split(items: list[str] | None) -> list[str] | None:
+    if not items:
+        return None
+    return [x.strip() for item in items for x in item.split(",") if x.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "rules":
+        return _rules()
+    if args.command == "explain":
+        return _explain(args.rule)
+    if args.command == "check":
+        return _check(args)
+    _parser().print_help()
+    return EXIT_ERROR
+
+
+def _rules() -> int:
+    from leakspot.registry import load_rules
+
+    rules = load_rules()
+    width = max(len(r.slug) for r in rules)
+    for r in rules:
+        print(f"{r.code}  {r.slug:<{width}}  {r.languages[0]:<6}  {r.severity:<7}  {r.summary}")
+    return EXIT_CLEAN
+
+
+def _explain(key: str) -> int:
+    from leakspot.registry import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        print(f"leakspot: no rule {key!r} (see `leakspot rules`)", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"# {rule.code} {rule.slug}\n\n{rule.summary}.\n")
+    print(rule.body.rstrip())
+    return EXIT_CLEAN
+
+
+def _check(args) -> int:
+    from leakspot import engine
+    from leakspot.registry import select_rules
+    from leakspot.report import get_reporter
+    from leakspot.report.text import notifications
+
+    try:
+        codes = select_rules(_split(args.select), _split(args.ignore))
+    except ValueError as exc:
+        print(f"leakspot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    root = args.root or Path.cwd()
+    result = engine.run(args.paths, codes, root=root, exclude=_split(args.exclude), jobs=args.jobs)
+    if args.format == "sarif":
+        from leakspot.report.sarif import render
+
+        report = render(result, category=args.category)
+    else:
+        report = get_reporter(args.format)(result)
+    if args.output:
+        args.output.write_text(report, encoding="utf-8")
+    else:
+        sys.stdout.write(report)
+    sys.stderr.write(notifications(result))
+    if any(n.level == "error" for n in result.notifications):
+        return EXIT_ERROR
+    if result.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN

@@ -1,0 +1,126 @@
+"""File discovery: which files under the given paths are analysed, and in which language.
+
+Directories are walked honouring every ``.gitignore`` met on the way (matched with
+``pathspec``'s implementation of git's wildmatch rules), ``--exclude`` globs, and default
+excludes (VCS folders, virtualenvs, caches, build output). A file named explicitly on the
+command line is always analysed when its language is known, as pre-commit expects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+LANGUAGES = {".py": "python", ".pyi": "python", ".c": "c", ".h": "c"}
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", "__pycache__",
+    "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".eggs", "*.egg-info",
+    "build", "dist", "site-packages", "__pypackages__",
+)
+
+
+@dataclass(frozen=True, order=True)
+class SourceFile:
+    """A file to analyse: absolute ``path``, ``display`` path relative to the root with ``/``
+    separators, and ``language`` (``"python"`` or ``"c"``)."""
+
+    display: str
+    path: Path
+    language: str
+
+
+def language_of(path: Path) -> str | None:
+    """``"python"``, ``"c"`` or None, from the file's extension."""
+    return LANGUAGES.get(path.suffix.lower())
+
+
+def discover(
+    paths: list[Path], root: Path, exclude: list[str] | None = None
+) -> tuple[list[SourceFile], list[str]]:
+    """Files to analyse under ``paths``, sorted, and the paths that do not exist.
+
+    Args:
+        paths: files or directories named by the user.
+        root: the directory findings are reported relative to (usually the cwd).
+        exclude: extra gitignore-style patterns, matched relative to ``root``.
+    """
+    user = pathspec.GitIgnoreSpec.from_lines(exclude or [])
+    defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
+    found: dict[Path, SourceFile] = {}
+    missing: list[str] = []
+    for given in paths:
+        p = given if given.is_absolute() else (Path.cwd() / given)
+        if p.is_file():
+            lang = language_of(p)
+            rel = _display(p, root)
+            if lang and not user.match_file(rel):
+                found[p.resolve()] = SourceFile(rel, p, lang)
+        elif p.is_dir():
+            for f in _walk(p, root, user, defaults):
+                found[f.path.resolve()] = f
+        else:
+            missing.append(str(given))
+    return sorted(found.values()), missing
+
+
+def _display(p: Path, root: Path) -> str:
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(p.resolve(), root.resolve())).as_posix()
+
+
+def _walk(top: Path, root: Path, user, defaults):
+    ignores: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
+    for parent in reversed(top.resolve().parents):
+        spec = _gitignore(parent)
+        if spec:
+            ignores.append((parent, spec))
+    yield from _walk_dir(top.resolve(), root, user, defaults, ignores)
+
+
+def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    f = directory / ".gitignore"
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(f.read_text(encoding="utf-8", errors="replace").splitlines())
+    except OSError:
+        return None
+
+
+def _ignored(path: Path, is_dir: bool, ignores) -> bool:
+    for base, spec in ignores:
+        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        if spec.match_file(rel):
+            return True
+    return False
+
+
+def _walk_dir(d: Path, root: Path, user, defaults, ignores):
+    spec = _gitignore(d)
+    if spec:
+        ignores = ignores + [(d, spec)]
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError:
+        return
+    for e in entries:
+        p = Path(e.path)
+        is_dir = e.is_dir(follow_symlinks=False)
+        if e.is_symlink():
+            continue
+        rel = _display(p, root)
+        if defaults.match_file(e.name + ("/" if is_dir else "")) or user.match_file(rel + ("/" if is_dir else "")):
+            continue
+        if _ignored(p, is_dir, ignores):
+            continue
+        if is_dir:
+            if (p / "pyvenv.cfg").exists():
+                continue  # a virtualenv under another name
+            yield from _walk_dir(p, root, user, defaults, ignores)
+        else:
+            lang = language_of(p)
+            if lang:
+                yield SourceFile(rel, p, lang)

@@ -1,0 +1,120 @@
+"""Plain data shared by checks, the engine and the reporters.
+
+Checks produce :class:`Finding` objects; reporters and (later) the LSP server only read them.
+All lines and columns are 1-based; ``end_column`` is exclusive, as in SARIF 2.1.0 §3.30.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Region:
+    """A span of source text.
+
+    Attributes:
+        start_line: 1-based first line.
+        start_column: 1-based first column, counted in characters (SARIF's default
+            ``columnKind`` "utf16CodeUnits" differs only for astral characters).
+        end_line: 1-based last line.
+        end_column: 1-based column just past the span (exclusive).
+    """
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Location:
+    """A region in a file, with an optional message (for related locations and flows).
+
+    Attributes:
+        path: path relative to the run's root, with ``/`` separators.
+        region: the span.
+        message: why this place matters ("file object leaks at this return").
+    """
+
+    path: str
+    region: Region
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of a code flow: a location and what happens there (SARIF ``threadFlowLocation``)."""
+
+    location: Location
+    kind: str = ""  # "acquire", "branch", "release", "exit"
+
+
+@dataclass
+class Finding:
+    """One result of one rule at one place.
+
+    Attributes:
+        code: rule code such as ``"LK101"``.
+        slug: rule slug such as ``"open-without-close"``.
+        location: primary location (the allocation site).
+        message: the rendered message, with a "why".
+        related: related locations (e.g. the exit where the leak happens).
+        flow: the path allocation -> branch decisions -> leaking exit, possibly empty.
+        function: name of the enclosing function (used in the fingerprint), or ``""``.
+        anchor: normalised source text of the primary line (used in the fingerprint).
+        fingerprint: filled in by the engine; stable under edits elsewhere in the file.
+    """
+
+    code: str
+    slug: str
+    location: Location
+    message: str
+    related: list[Location] = field(default_factory=list)
+    flow: list[FlowStep] = field(default_factory=list)
+    function: str = ""
+    anchor: str = ""
+    fingerprint: str = ""
+
+    def sort_key(self) -> tuple:
+        """Order findings by path, position, then code, for deterministic output."""
+        r = self.location.region
+        return (self.location.path, r.start_line, r.start_column, self.code, self.message)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A problem leakspot met while analysing, not a finding in the code.
+
+    Attributes:
+        path: the file concerned, relative to the run's root ("" for the whole run).
+        message: what went wrong, for a person.
+        level: ``"error"`` (the file was not analysed) or ``"warning"`` (analysed in part).
+        line: 1-based line where the problem is, or 0 when unknown.
+        kind: short machine-readable category: ``read-error``, ``decode-error``,
+            ``parse-error``, ``internal-error``.
+    """
+
+    path: str
+    message: str
+    level: str = "error"
+    line: int = 0
+    kind: str = "parse-error"
+
+
+def assign_fingerprints(findings: list[Finding]) -> None:
+    """Give each finding a fingerprint that survives edits elsewhere in its file.
+
+    The hash covers the rule code, the file path, the enclosing function's name and the
+    whitespace-normalised text of the primary line, plus an occurrence counter among findings
+    sharing all of those, so inserting lines above a finding does not change it (the approach
+    of GitHub's ``primaryLocationLineHash``, made independent of line numbers).
+    Findings are modified in place.
+    """
+    seen: dict[str, int] = {}
+    for f in sorted(findings, key=Finding.sort_key):
+        base = "\x00".join((f.code, f.location.path, f.function, " ".join(f.anchor.split())))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        f.fingerprint = hashlib.sha256(f"{base}\x00{n}".encode()).hexdigest()[:32]

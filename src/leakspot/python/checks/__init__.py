@@ -1,0 +1,126 @@
+"""Python checks: one shared traversal of the ``ast`` dispatches to every enabled check.
+
+A check subclasses :class:`PythonCheck`, sets ``code``, is decorated with
+:func:`python_check`, and defines ``visit_<NodeType>`` methods and optionally ``finish``.
+Severity, message template and CWE come from the rule document with the same code.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+
+from leakspot.model import Finding, Location, Region
+from leakspot.python.parse import FunctionNode, PythonModule, function_locals
+from leakspot.registry import Rule
+
+PYTHON_CHECKS: dict[str, type[PythonCheck]] = {}
+
+
+def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:
+    """Class decorator registering a check by its ``code``."""
+    PYTHON_CHECKS[cls.code] = cls
+    return cls
+
+
+def node_region(node: ast.AST) -> Region:
+    """1-based region of an ast node (ast columns are 0-based UTF-8 byte offsets; close enough
+    for ASCII, and GitHub tolerates the difference elsewhere)."""
+    end_line = getattr(node, "end_lineno", None) or node.lineno
+    end_col = getattr(node, "end_col_offset", None)
+    if end_col is None:
+        end_col = node.col_offset + 1
+    return Region(node.lineno, node.col_offset + 1, end_line, end_col + 1)
+
+
+class PythonCheck:
+    """Base class of Python checks.
+
+    Attributes:
+        code: the rule code this check implements.
+        module: the file being checked.
+        rule: the rule's document metadata.
+        findings: what the check reported.
+    """
+
+    code = ""
+
+    def __init__(self, module: PythonModule, rule: Rule) -> None:
+        self.module = module
+        self.names = module.names
+        self.rule = rule
+        self.findings: list[Finding] = []
+        self._locals: dict[int, frozenset[str]] = {}
+
+    def locals_of(self, fn: ast.AST | None) -> frozenset[str]:
+        """Local names of function ``fn`` (empty for None), cached."""
+        if fn is None:
+            return frozenset()
+        key = id(fn)
+        if key not in self._locals:
+            self._locals[key] = function_locals(fn)
+        return self._locals[key]
+
+    def qualified(self, expr: ast.expr) -> str | None:
+        """Qualified name of ``expr`` in its scope (shadowing by the enclosing function's locals)."""
+        return self.names.qualified(expr, self.locals_of(self.module.enclosing_function(expr)))
+
+    def report(
+        self,
+        node: ast.AST,
+        related: list[Location] | None = None,
+        flow: list | None = None,
+        **fields: str,
+    ) -> None:
+        """Record a finding at ``node`` with the rule's message template filled from ``fields``."""
+        fn = self.module.enclosing_function(node)
+        line = self.module.lines[node.lineno - 1] if node.lineno <= len(self.module.lines) else ""
+        self.findings.append(
+            Finding(
+                code=self.rule.code,
+                slug=self.rule.slug,
+                location=Location(self.module.path, node_region(node)),
+                message=self.rule.message.format(**fields),
+                related=related or [],
+                flow=flow or [],
+                function=fn.name if fn is not None else "",
+                anchor=line.strip(),
+            )
+        )
+
+    def location(self, node: ast.AST, message: str) -> Location:
+        """A related location at ``node`` in this file."""
+        return Location(self.module.path, node_region(node), message)
+
+    def finish(self) -> None:
+        """Called once after the traversal, for checks that reason over the whole module."""
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def run_python_checks(module: PythonModule, rules: list[Rule]) -> list[Finding]:
+    """Run the checks of ``rules`` over ``module`` in one traversal; return their findings."""
+    _load_all()
+    checks = [PYTHON_CHECKS[r.code](module, r) for r in rules if r.code in PYTHON_CHECKS]
+    if not checks:
+        return []
+    table: dict[str, list] = {}
+    for check in checks:
+        for attr in dir(check):
+            if attr.startswith("visit_"):
+                table.setdefault(attr[6:], []).append(getattr(check, attr))
+    for node in ast.walk(module.tree):
+        for visit in table.get(type(node).__name__, ()):
+            visit(node)
+    out: list[Finding] = []
+    for check in checks:
+        check.finish()
+        out.extend(check.findings)
+    return out
+
+
+__all__ = ["FunctionNode", "PythonCheck", "python_check", "run_python_checks", "node_region"]

@@ -1,0 +1,75 @@
+"""LK102 lru-cache-on-method: ``functools.lru_cache``/``cache`` on an instance method."""
+
+from __future__ import annotations
+
+import ast
+
+from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.parse import FunctionNode
+
+CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
+#: Decorators after which the function no longer receives an instance as first argument.
+NOT_INSTANCE = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+#: Bases whose instances live as long as the class (members of an Enum), so keeping them is free.
+SINGLETON_BASES = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"}
+)
+
+
+@python_check
+class LruCacheOnMethod(PythonCheck):
+    """Reports cache decorators on methods of a class body (nested classes included).
+
+    The decorator's cache is stored on the function, which lives as long as the class, and its
+    keys include ``self``: every instance the method was called on stays reachable until
+    evicted (never, with ``maxsize=None`` or ``functools.cache``).
+    """
+
+    code = "LK102"
+
+    def visit_ClassDef(self, cls: ast.ClassDef) -> None:
+        if any(self.qualified(b) in SINGLETON_BASES for b in cls.bases):
+            return
+        for stmt in cls.body:
+            if not isinstance(stmt, FunctionNode):
+                continue
+            decorators = [self.qualified(_callee(d)) for d in stmt.decorator_list]
+            if any(d in NOT_INSTANCE for d in decorators):
+                continue
+            if not (stmt.args.posonlyargs or stmt.args.args or stmt.args.vararg):
+                continue
+            for node, name in zip(stmt.decorator_list, decorators):
+                if name in CACHE_DECORATORS:
+                    bound = _maxsize(node, name)
+                    how = (
+                        "until evicted from a cache of at most " + bound + " entries"
+                        if bound
+                        else "forever: the cache is unbounded"
+                    )
+                    self.report(
+                        node,
+                        decorator=name.split(".")[-1],
+                        method=f"{cls.name}.{stmt.name}",
+                        how=how,
+                    )
+
+
+def _callee(decorator: ast.expr) -> ast.expr:
+    return decorator.func if isinstance(decorator, ast.Call) else decorator
+
+
+def _maxsize(decorator: ast.expr, name: str) -> str:
+    """The ``maxsize`` of a cache decorator as text ("128", "maxsize"), or "" when unbounded."""
+    if name == "functools.cache":
+        return ""
+    if not isinstance(decorator, ast.Call):
+        return "128"  # bare @lru_cache
+    args = list(decorator.args[:1]) + [k.value for k in decorator.keywords if k.arg == "maxsize"]
+    if not args:
+        return "128"
+    v = args[0]
+    if isinstance(v, ast.Constant) and isinstance(v.value, int) and not isinstance(v.value, bool):
+        return str(v.value)
+    if isinstance(v, ast.Constant) and v.value is None:
+        return ""
+    return "maxsize"

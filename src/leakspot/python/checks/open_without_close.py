@@ -1,0 +1,157 @@
+"""LK103 open-without-close: a file object that is not closed on every normal path."""
+
+from __future__ import annotations
+
+import ast
+
+from leakspot.model import FlowStep
+from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.flow import Tracker
+
+OPENERS = frozenset(
+    {
+        "builtins.open",
+        "io.open",
+        "io.open_code",
+        "codecs.open",
+        "os.fdopen",
+        "gzip.open",
+        "bz2.open",
+        "lzma.open",
+    }
+)
+#: Calls that use a file object without taking ownership of it.
+BORROWERS = frozenset(
+    {
+        "json.load", "json.dump", "pickle.load", "pickle.dump", "marshal.load", "marshal.dump",
+        "tomllib.load", "plistlib.load", "plistlib.dump", "csv.reader", "csv.writer",
+        "csv.DictReader", "csv.DictWriter", "shutil.copyfileobj", "hashlib.file_digest",
+        "builtins.print", "builtins.next", "builtins.iter", "builtins.len", "builtins.isinstance",
+        "builtins.hasattr", "builtins.getattr", "builtins.repr", "builtins.str", "builtins.id",
+        "builtins.type", "builtins.enumerate", "builtins.list", "builtins.sorted",
+        "os.fstat", "os.fsync", "fcntl.flock", "fcntl.lockf", "fcntl.fcntl", "fcntl.ioctl",
+    }
+)
+CLOSERS = frozenset({"close", "__exit__"})
+
+
+@python_check
+class OpenWithoutClose(PythonCheck):
+    """Finds opener calls whose file object is neither closed on every normal path nor handed on.
+
+    Handing on (ownership moves) means: used in ``with``, returned or yielded, stored on an
+    attribute, in a container or another name, captured by a nested function, or passed to a
+    call that is not a known borrower (``json.load``, ``csv.reader``, ``print``...). Exception
+    paths are not judged: only returns, the function's end and rebinding the variable.
+    """
+
+    code = "LK103"
+
+    def visit_Call(self, call: ast.Call) -> None:
+        callee = self.qualified(call.func)
+        if callee not in OPENERS:
+            return
+        fn = self.module.enclosing_function(call)
+        if fn is None:
+            return  # module level and class bodies run once; nothing to judge
+        parent = self.module.parent(call)
+        shown = _display(call.func)
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                self._track(fn, parent, targets[0].id, call, shown)
+            return
+        if isinstance(parent, ast.Attribute) and parent.value is call:
+            if parent.attr in CLOSERS:
+                return
+            self.report(
+                call,
+                callee=shown,
+                detail="the file object is used once and never closed; it stays open until "
+                "the garbage collector finalises it",
+            )
+            return
+        if isinstance(parent, ast.Expr):
+            self.report(
+                call,
+                callee=shown,
+                detail="the file object is discarded without being closed",
+            )
+            return
+        if isinstance(parent, ast.Call) and call in parent.args:
+            if self.qualified(parent.func) in BORROWERS:
+                self.report(
+                    call,
+                    callee=shown,
+                    detail=f"`{_display(parent.func)}()` reads it but does not close it",
+                )
+
+    def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
+        leaks = Tracker(fn, var, stmt, self._releases).run()
+        if not leaks:
+            return
+        leak = leaks[0]
+        if leak.node is None:
+            last = fn.body[-1]
+            where = self.location(last, f"`{var}` is still open when `{fn.name}` ends here")
+            detail = f"`{var}` is still open when `{fn.name}()` ends (line {where.region.end_line})"
+        elif leak.kind == "return":
+            where = self.location(leak.node, f"`{var}` is still open at this return")
+            detail = f"`{var}` is still open at the return on line {leak.node.lineno}"
+        else:
+            where = self.location(leak.node, f"`{var}` is rebound here while still open")
+            detail = f"`{var}` is rebound on line {leak.node.lineno} while still open"
+        acquire = self.location(call, f"`{var}` is opened here")
+        self.report(
+            call,
+            related=[where],
+            flow=[FlowStep(acquire, "acquire"), FlowStep(where, "exit")],
+            callee=shown,
+            detail=detail,
+        )
+
+    def _releases(self, node: ast.AST, var: str) -> bool:
+        """Does evaluating ``node`` close ``var`` or hand it to an owner?"""
+        parents: dict[int, ast.AST] = {}
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            for c in ast.iter_child_nodes(n):
+                parents[id(c)] = n
+                stack.append(c)
+                if isinstance(c, ast.Name) and c.id == var and isinstance(c.ctx, ast.Load):
+                    if self._hands_on(c, parents, node):
+                        return True
+        return False
+
+    def _hands_on(self, name: ast.Name, parents: dict[int, ast.AST], top: ast.AST) -> bool:
+        p = parents.get(id(name))
+        # captured by a nested function or lambda: ownership unknown
+        q = p
+        while q is not None and q is not top:
+            if isinstance(q, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                return True
+            q = parents.get(id(q))
+        if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return True
+        if isinstance(p, ast.Attribute):
+            gp = parents.get(id(p))
+            return p.attr in CLOSERS and isinstance(gp, ast.Call) and gp.func is p
+        if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While,
+                          ast.Assert, ast.FormattedValue, ast.Subscript, ast.Expr, ast.Await)):
+            return False
+        if isinstance(p, ast.Call):
+            if p.func is name:
+                return False
+            return self.qualified(p.func) not in BORROWERS
+        if isinstance(p, ast.keyword):
+            call = parents.get(id(p))
+            return not (isinstance(call, ast.Call) and self.qualified(call.func) in BORROWERS)
+        return True  # with-item, return, yield, alias, container, attribute store...
+
+
+def _display(func: ast.expr) -> str:
+    try:
+        return ast.unparse(func)
+    except Exception:  # pragma: no cover - unparse handles every expression
+        return "open"

@@ -1,0 +1,316 @@
+"""LK101 unbounded-module-cache: a module- or class-level container that only ever grows."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.parse import FunctionNode
+
+CONTAINER_CALLS = frozenset(
+    {
+        "builtins.dict", "builtins.list", "builtins.set", "collections.OrderedDict",
+        "collections.defaultdict", "collections.Counter", "collections.deque",
+    }
+)
+GROW_METHODS = frozenset(
+    {"append", "add", "setdefault", "update", "extend", "insert", "appendleft", "extendleft"}
+)
+SHRINK_METHODS = frozenset(
+    {"pop", "popitem", "clear", "remove", "discard", "popleft", "__delitem__", "difference_update",
+     "intersection_update", "move_to_end"}
+)
+READ_METHODS = frozenset({"get", "__contains__", "__getitem__", "keys", "values", "items", "copy",
+                          "index", "count", "issubset", "issuperset", "union", "intersection",
+                          "difference", "isdisjoint", "most_common", "elements"})
+#: Builtins that read a container without keeping it.
+READERS = frozenset({"builtins.len", "builtins.iter", "builtins.list", "builtins.sorted",
+                     "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.dict",
+                     "builtins.any", "builtins.all", "builtins.sum", "builtins.min", "builtins.max",
+                     "builtins.enumerate", "builtins.reversed", "builtins.isinstance",
+                     "builtins.repr", "builtins.str", "builtins.bool", "builtins.print"})
+#: Functions named like this register things: callers decide how many entries there are.
+REGISTRAR_NAME = re.compile(
+    r"^_*(register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
+    r"populate|enable|main|export|patch|hook)(_|$|[A-Z])"
+)
+IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
+
+
+@dataclass
+class Container:
+    """A module- or class-level container and what functions do to it."""
+
+    name: str
+    owner: ast.ClassDef | None
+    node: ast.stmt
+    kind: str
+    grows: list[tuple[ast.AST, ast.AST]] = field(default_factory=list)  # (site, function)
+    bounded: bool = False
+    reads: set[int] = field(default_factory=set)  # ids of functions that look keys up
+
+
+@python_check
+class UnboundedModuleCache(PythonCheck):
+    """Reports module/class-level dicts, lists and sets that functions insert into while
+    nothing removes from, clears, rebinds or length-checks them.
+
+    Growth at import time (module top level, class bodies, decorators, ``__init_subclass__``,
+    functions named like registrars) is a registry, not a leak; a container that escapes (is
+    passed to a call, returned or aliased) may be bounded elsewhere and is not reported.
+    """
+
+    code = "LK101"
+
+    def finish(self) -> None:
+        tree = self.module.tree
+        containers: dict[tuple[str, str], Container] = {}
+        for stmt in _module_statements(tree.body):
+            self._collect(stmt, None, containers)
+            if isinstance(stmt, ast.ClassDef):
+                for s in stmt.body:
+                    self._collect(s, stmt, containers)
+        if not containers:
+            return
+        decorators = _decorator_names(tree)
+        instance_attrs = _instance_attributes(tree)
+        for fn in ast.walk(tree):
+            if isinstance(fn, FunctionNode):
+                self._scan_function(fn, containers, decorators, instance_attrs)
+        for c in containers.values():
+            if c.bounded or not c.grows:
+                continue
+            site, fn = c.grows[0]
+            where = f"`{fn.name}()` (line {site.lineno})"
+            owner = f"class attribute `{c.owner.name}.{c.name}`" if c.owner else f"module-level `{c.name}`"
+            if id(fn) in c.reads:
+                what = f"{owner} is a memoisation cache: {where} adds an entry for every new key"
+            else:
+                what = f"{owner} grows in {where}"
+            loop = _in_infinite_loop(self.module, site, fn)
+            if loop:
+                what += f", on every iteration of the `while True` loop on line {loop.lineno}"
+            related = [
+                self.location(s, f"`{c.name}` grows here, in `{f.name}()`") for s, f in c.grows[:5]
+            ]
+            self.report(c.node, related=related, what=what, kind=c.kind)
+
+    # -- collection ---------------------------------------------------------------------
+    def _collect(self, stmt: ast.stmt, owner, out: dict) -> None:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            return
+        if not isinstance(target, ast.Name):
+            return
+        kind = self._container_kind(value)
+        if kind:
+            key = (owner.name if owner else "", target.id)
+            out[key] = Container(target.id, owner, stmt, kind)
+
+    def _container_kind(self, value: ast.expr) -> str:
+        if isinstance(value, ast.Dict):
+            return "dict"
+        if isinstance(value, ast.List):
+            return "list"
+        if isinstance(value, ast.Set):
+            return "set"
+        if isinstance(value, ast.Call):
+            name = self.names.qualified(value.func)
+            if name not in CONTAINER_CALLS:
+                return ""
+            if name == "collections.deque" and (
+                len(value.args) > 1 or any(k.arg == "maxlen" for k in value.keywords)
+            ):
+                return ""
+            return name.rsplit(".", 1)[-1]
+        return ""
+
+    # -- uses ---------------------------------------------------------------------------
+    def _scan_function(self, fn, containers, decorators, instance_attrs) -> None:
+        chain = _function_chain(self.module, fn)
+        local = set().union(*(self.locals_of(f) for f in chain))
+        cls = _enclosing_class(self.module, fn)
+        import_time = _runs_at_import(self.module, chain, decorators)
+        for node in _own_nodes(fn):
+            c = self._resolve(node, containers, local, cls, instance_attrs)
+            if c is None:
+                continue
+            effect = _effect(self, node)
+            if effect == "grow":
+                if not import_time:
+                    c.grows.append((self.module.parent(node), fn))
+            elif effect == "bound":
+                c.bounded = True
+            elif effect == "read":
+                c.reads.add(id(fn))
+
+    def _resolve(self, node, containers, local, cls, instance_attrs) -> Container | None:
+        if isinstance(node, ast.Name) and node.id not in local:
+            return containers.get(("", node.id))
+        if isinstance(node, ast.Attribute):
+            base = node.value
+            owner = None
+            if isinstance(base, ast.Name) and base.id in ("self", "cls") and cls is not None:
+                if base.id == "self" and (cls.name, node.attr) in instance_attrs:
+                    return None
+                owner = cls.name
+            elif isinstance(base, ast.Name) and base.id not in local:
+                owner = base.id
+            elif (isinstance(base, ast.Call) and isinstance(base.func, ast.Name)
+                  and base.func.id == "type" and cls is not None):
+                owner = cls.name
+            if owner:
+                return containers.get((owner, node.attr))
+        return None
+
+
+def _effect(check: PythonCheck, ref: ast.expr) -> str:
+    """What the expression around container reference ``ref`` does: grow, bound, read or ""."""
+    mod = check.module
+    p = mod.parent(ref)
+    if isinstance(p, ast.Attribute) and p.value is ref:
+        call = mod.parent(p)
+        if isinstance(call, ast.Call) and call.func is p:
+            if p.attr in GROW_METHODS:
+                if p.attr in ("setdefault", "add") and call.args and isinstance(call.args[0], ast.Constant):
+                    return ""
+                return "grow"
+            if p.attr in SHRINK_METHODS:
+                return "bound"
+            if p.attr in READ_METHODS:
+                return "read"
+        return ""
+    if isinstance(p, ast.Subscript) and p.value is ref:
+        if isinstance(p.ctx, ast.Store):
+            return "" if isinstance(p.slice, ast.Constant) else "grow"
+        if isinstance(p.ctx, ast.Del):
+            return "bound"
+        return "read"
+    if isinstance(p, ast.AugAssign) and p.target is ref:
+        return "grow" if isinstance(p.op, (ast.Add, ast.BitOr)) else "bound"
+    if isinstance(p, (ast.Assign, ast.AnnAssign)) and ref in _targets(p):
+        return "bound"  # rebinding: the old contents are dropped
+    if isinstance(p, ast.Delete):
+        return "bound"
+    if isinstance(p, ast.Compare):
+        return "read" if ref in p.comparators and isinstance(p.ops[0], (ast.In, ast.NotIn)) else ""
+    if isinstance(p, (ast.For, ast.comprehension)) and p.iter is ref:
+        return ""
+    if isinstance(p, (ast.BoolOp, ast.UnaryOp, ast.If, ast.While, ast.IfExp, ast.FormattedValue,
+                      ast.Assert)):
+        return ""
+    if isinstance(p, ast.Call) and ref in p.args:
+        name = check.qualified(p.func)
+        if name == "builtins.len" and isinstance(mod.parent(p), ast.Compare):
+            return "bound"  # a length check: the cache is capped or evicted somewhere
+        if name in READERS:
+            return ""
+    if isinstance(p, ast.Starred) or isinstance(p, ast.Expr):
+        return ""
+    return "bound"  # escapes (returned, passed on, aliased): may be cleared elsewhere
+
+
+def _targets(stmt) -> list:
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+
+
+def _module_statements(body: list[ast.stmt]):
+    """Top-level statements, also inside module-level ``if``/``try`` blocks."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_statements(stmt.body + stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _module_statements(stmt.body + stmt.orelse + stmt.finalbody)
+            for h in stmt.handlers:
+                yield from _module_statements(h.body)
+
+
+def _own_nodes(fn):
+    """Nodes of ``fn``'s body, not entering nested functions or classes."""
+    stack = list(fn.body) + list(fn.args.defaults) + [d for d in fn.args.kw_defaults if d]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stack.append(child)
+
+
+def _function_chain(mod, fn) -> list:
+    chain = [fn]
+    p = mod.parent(fn)
+    while p is not None:
+        if isinstance(p, FunctionNode):
+            chain.append(p)
+        p = mod.parent(p)
+    return chain
+
+
+def _enclosing_class(mod, fn) -> ast.ClassDef | None:
+    p = mod.parent(fn)
+    return p if isinstance(p, ast.ClassDef) else None
+
+
+def _decorator_names(tree: ast.Module) -> set[str]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for d in node.decorator_list:
+                d = d.func if isinstance(d, ast.Call) else d
+                if isinstance(d, ast.Name):
+                    out.add(d.id)
+                elif isinstance(d, ast.Attribute):
+                    out.add(d.attr)
+    return out
+
+
+def _instance_attributes(tree: ast.Module) -> set[tuple[str, str]]:
+    """(class, attr) pairs assigned as ``self.attr = ...`` in some method: per-instance state."""
+    out = set()
+    for cls in ast.walk(tree):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        for node in ast.walk(cls):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for t in _targets(node):
+                    if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                            and t.value.id == "self"):
+                        out.add((cls.name, t.attr))
+    return out
+
+
+def _returns_a_parameter(fn) -> bool:
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args}
+    return any(
+        isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id in params
+        for n in _own_nodes(fn)
+    )
+
+
+def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
+    """Is this function a decorator, decorator factory, registrar or class-creation hook?"""
+    for f in chain:
+        if f.name in decorators or f.name in IMPORT_TIME_METHODS or _returns_a_parameter(f):
+            return True
+        if not (f.name.startswith("__") and f.name.endswith("__")) and REGISTRAR_NAME.match(f.name):
+            return True
+    cls = _enclosing_class(mod, chain[-1])
+    if cls is not None and chain[-1].name in ("__new__", "__init__", "__call__"):
+        return any(isinstance(b, ast.Name) and b.id in ("type", "ABCMeta") or
+                   isinstance(b, ast.Attribute) and b.attr in ("ABCMeta",) for b in cls.bases)
+    return False
+
+
+def _in_infinite_loop(mod, node, fn) -> ast.While | None:
+    p = mod.parent(node)
+    while p is not None and p is not fn:
+        if isinstance(p, ast.While) and isinstance(p.test, ast.Constant) and p.test.value is True:
+            return p
+        p = mod.parent(p)
+    return None

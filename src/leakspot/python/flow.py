@@ -1,0 +1,183 @@
+"""Path analysis of one local variable over a Python function's structured control flow.
+
+The analysis is an abstract interpretation over the statement tree (no explicit CFG): the
+abstract state of the tracked variable is a set of ``NONE`` (not yet acquired), ``OPEN`` (holds
+the resource) and ``DONE`` (released, or ownership passed elsewhere). ``if``/``match`` branches
+are joined, loop bodies run zero, one or two times, ``break``/``continue`` are routed to the
+loop's exit and head, ``return`` inside ``try`` runs the ``finally`` clause, ``raise`` ends a
+path. Only normal exits are judged: a leak is ``OPEN`` at a ``return``, at the end of the
+function, or at a rebinding of the variable.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+NONE, OPEN, DONE = "none", "open", "done"
+States = frozenset
+
+
+@dataclass
+class Leak:
+    """A place where the tracked resource is lost while ``OPEN``.
+
+    Attributes:
+        node: the ``return`` statement or rebinding statement, or None for the function's end.
+        kind: ``"return"``, ``"end"`` or ``"rebind"``.
+    """
+
+    node: ast.AST | None
+    kind: str
+
+
+@dataclass
+class Tracker:
+    """Tracks variable ``var`` acquired by statement ``acquire`` through function ``fn``.
+
+    Attributes:
+        fn: the function.
+        var: the local variable name.
+        acquire: the statement that binds ``var`` to a fresh resource.
+        releases: ``releases(expr_stmt_or_expr, var) -> bool``: does evaluating this node release
+            the resource or pass its ownership elsewhere?
+        leaks: filled by :meth:`run`.
+    """
+
+    fn: ast.FunctionDef | ast.AsyncFunctionDef
+    var: str
+    acquire: ast.stmt
+    releases: Callable[[ast.AST, str], bool]
+    leaks: list[Leak] = field(default_factory=list)
+
+    def run(self) -> list[Leak]:
+        """Interpret the function body; return the leaks found, in source order."""
+        self._loops: list[tuple[set, set]] = []
+        out = self._block(self.fn.body, frozenset({NONE}))
+        if OPEN in out:
+            self.leaks.append(Leak(None, "end"))
+        seen, unique = set(), []
+        for leak in self.leaks:
+            key = (id(leak.node), leak.kind)
+            if key not in seen:
+                seen.add(key)
+                unique.append(leak)
+        return unique
+
+    # -- statements ---------------------------------------------------------------------
+    def _block(self, stmts: list[ast.stmt], states: States) -> States:
+        for stmt in stmts:
+            if not states:
+                break
+            states = self._stmt(stmt, states)
+        return states
+
+    def _effects(self, node: ast.AST | None, states: States) -> States:
+        if node is None or OPEN not in states:
+            return states
+        if self.releases(node, self.var):
+            return frozenset(DONE if s == OPEN else s for s in states)
+        return states
+
+    def _stmt(self, stmt: ast.stmt, states: States) -> States:
+        if stmt is self.acquire:
+            states = self._effects(stmt.value, states)  # type: ignore[attr-defined]
+            if OPEN in states:
+                self.leaks.append(Leak(stmt, "rebind"))
+            return frozenset({OPEN})
+        if isinstance(stmt, ast.If):
+            states = self._effects(stmt.test, states)
+            a = self._block(stmt.body, states)
+            b = self._block(stmt.orelse, states)
+            if OPEN in states and _mentions(stmt.test, self.var) and (OPEN not in a or OPEN not in b):
+                # `if f is not sys.stdout: f.close()`: the other branch does not own it
+                return frozenset(DONE if s == OPEN else s for s in a | b)
+            return a | b
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            head = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else stmt.test
+            states = self._effects(head, states)
+            breaks: set = set()
+            conts: set = set()
+            self._loops.append((breaks, conts))
+            once = self._block(stmt.body, states)
+            once = once | frozenset(conts)
+            twice = self._block(stmt.body, once | states) | frozenset(conts)
+            self._loops.pop()
+            infinite = isinstance(stmt, ast.While) and _always_true(stmt.test)
+            normal = frozenset() if infinite else (states | once | twice)
+            return self._block(stmt.orelse, normal) | frozenset(breaks)
+        if isinstance(stmt, ast.Break):
+            if self._loops:
+                self._loops[-1][0].update(states)
+            return frozenset()
+        if isinstance(stmt, ast.Continue):
+            if self._loops:
+                self._loops[-1][1].update(states)
+            return frozenset()
+        if isinstance(stmt, ast.Return):
+            states = self._effects(stmt, states)
+            if OPEN in states:
+                self.leaks.append(Leak(stmt, "return"))
+            return frozenset()
+        if isinstance(stmt, ast.Raise):
+            return frozenset()
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                states = self._effects(item.context_expr, states)
+            return self._block(stmt.body, states)
+        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            return self._try(stmt, states)
+        if isinstance(stmt, ast.Match):
+            states = self._effects(stmt.subject, states)
+            out = frozenset()
+            for case in stmt.cases:
+                out |= self._block(case.body, states)
+            return out | states
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return self._effects(stmt, states)
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            states = self._effects(stmt, states)
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if OPEN in states and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(t, ast.Name) and t.id == self.var for t in targets
+            ):
+                self.leaks.append(Leak(stmt, "rebind"))
+                states = frozenset(DONE if s == OPEN else s for s in states)
+            return states
+        if isinstance(stmt, ast.Delete):
+            if any(isinstance(t, ast.Name) and t.id == self.var for t in stmt.targets):
+                return frozenset(DONE if s == OPEN else s for s in states)
+            return states
+        return self._effects(stmt, states)
+
+    def _try(self, stmt: ast.Try, states: States) -> States:
+        leaks_before = len(self.leaks)
+        body = self._block(stmt.body, states)
+        # an exception may be raised anywhere in the body: handlers start from any state seen
+        entry = states | body
+        handled = frozenset()
+        for h in stmt.handlers:
+            handled |= self._block(h.body, entry)
+        out = self._block(stmt.orelse, body) | handled
+        if not stmt.finalbody:
+            return out
+        # returns inside the try run the finally clause first: re-judge them after it
+        pending = self.leaks[leaks_before:]
+        del self.leaks[leaks_before:]
+        for leak in pending:
+            if leak.kind == "return":
+                after = self._block(stmt.finalbody, frozenset({OPEN}))
+                if OPEN in after:
+                    self.leaks.append(leak)
+            else:
+                self.leaks.append(leak)
+        return self._block(stmt.finalbody, out)
+
+
+def _mentions(expr: ast.AST, var: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(expr))
+
+
+def _always_true(test: ast.expr) -> bool:
+    return isinstance(test, ast.Constant) and bool(test.value)

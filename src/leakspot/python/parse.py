@@ -1,0 +1,182 @@
+"""Python front end: stdlib ``ast`` parsing and light import/alias name resolution.
+
+Measured on the CPython stdlib, ``ast.parse`` runs at 60k-98k lines/s while libcst with
+scope and qualified-name metadata runs below 1k lines/s, so analysis uses ``ast`` and resolves
+names itself: ``import functools as ft`` makes ``ft.lru_cache`` resolve to
+``functools.lru_cache``; ``from functools import lru_cache as memo`` makes ``memo`` resolve
+to it; an unshadowed builtin ``open`` resolves to ``builtins.open``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+FunctionNode = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class Names:
+    """Resolves expressions to dotted qualified names through a module's imports.
+
+    Imports anywhere in the module count (a function-level ``import functools as ft`` is
+    treated like a module-level one). A name bound at module level by anything other than an
+    import (``def open(...)``, ``open = ...``) shadows the builtin of that name.
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.aliases: dict[str, str] = {}
+        self.module_bindings: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        self.aliases[a.asname] = a.name
+                    else:
+                        top = a.name.split(".")[0]
+                        self.aliases[top] = top
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    if a.name != "*":
+                        self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        for stmt in tree.body:
+            for name in bound_names(stmt):
+                if name not in self.aliases:
+                    self.module_bindings.add(name)
+
+    def qualified(self, expr: ast.expr, local_names: frozenset[str] = frozenset()) -> str | None:
+        """Dotted name of ``expr`` (``"functools.lru_cache"``), or None when not a plain name chain.
+
+        ``local_names`` are names bound in the enclosing function, which shadow imports and
+        builtins.
+        """
+        if isinstance(expr, ast.Name):
+            name = expr.id
+            if name in local_names:
+                return None
+            if name in self.aliases:
+                return self.aliases[name]
+            if name in BUILTIN_NAMES and name not in self.module_bindings:
+                return f"builtins.{name}"
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self.qualified(expr.value, local_names)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+
+def bound_names(stmt: ast.stmt) -> list[str]:
+    """Names a statement binds in its own scope (defs, classes, assignment targets)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets = [stmt.target]
+    out = []
+    for t in targets:
+        for n in ast.walk(t):
+            if isinstance(n, ast.Name):
+                out.append(n.id)
+    return out
+
+
+def function_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+    """Names local to a function: parameters and names it assigns, minus ``global``/``nonlocal``.
+
+    Nested functions and classes are not entered (their names are theirs), but the names they
+    are bound to are local.
+    """
+    a = fn.args
+    names = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    if a.vararg:
+        names.add(a.vararg.arg)
+    if a.kwarg:
+        names.add(a.kwarg.arg)
+    declared: set[str] = set()
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for al in node.names:
+                names.add((al.asname or al.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names - declared)
+
+
+@dataclass
+class PythonModule:
+    """A parsed Python file.
+
+    Attributes:
+        path: path relative to the run's root.
+        source: decoded text.
+        tree: the ``ast.Module``.
+        names: the module's name resolver.
+        lines: ``source`` split into lines (index 0 is line 1).
+        parents: map from ``id(node)`` to its parent node.
+    """
+
+    path: str
+    source: str
+    tree: ast.Module
+    names: Names
+    lines: list[str]
+    parents: dict[int, ast.AST] = field(default_factory=dict)
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        """The syntactic parent of ``node`` (None for the module)."""
+        return self.parents.get(id(node))
+
+    def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The innermost function whose body contains ``node``, or None."""
+        p = self.parent(node)
+        while p is not None:
+            if isinstance(p, FunctionNode):
+                return p
+            p = self.parent(p)
+        return None
+
+
+def parse_python(path: str, data: bytes) -> PythonModule:
+    """Parse a Python file's bytes (the PEP 263 coding cookie is honoured).
+
+    Raises:
+        SyntaxError: invalid syntax (``lineno`` set).
+        ValueError: null bytes in the source.
+        UnicodeDecodeError: bytes that do not decode.
+        RecursionError: nesting too deep for the parser.
+    """
+    tree = ast.parse(data, filename=path, type_comments=False)
+    source = _decode(data)
+    module = PythonModule(path, source, tree, Names(tree), source.splitlines())
+    parents = module.parents
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    return module
+
+
+def _decode(data: bytes) -> str:
+    import io
+    import tokenize
+
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding, errors="replace")

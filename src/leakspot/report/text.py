@@ -1,0 +1,49 @@
+"""Text for people: ``path:line:col: CODE [slug] message``, the path in one short line, a summary."""
+
+from __future__ import annotations
+
+from leakspot.engine import RunResult
+from leakspot.model import Finding
+
+
+def path_line(f: Finding) -> str:
+    """The finding's code flow as one short line: ``line 5 -> line 7 (`!p` is false) -> line 12``."""
+    steps = []
+    for step in f.flow:
+        r = step.location.region
+        if step.kind == "acquire":
+            steps.append(f"line {r.start_line}")
+        elif step.kind == "branch":
+            steps.append(f"line {r.start_line} ({step.location.message})")
+        else:
+            steps.append(f"line {r.start_line} ({step.location.message})")
+    return " -> ".join(steps)
+
+
+def render(result: RunResult, color: bool = False) -> str:
+    """The text report (findings only; notifications go to stderr, see :func:`notifications`)."""
+    out = []
+    for f in result.findings:
+        r = f.location.region
+        out.append(f"{f.location.path}:{r.start_line}:{r.start_column}: {f.code} [{f.slug}] {f.message}")
+        if len(f.flow) > 1:
+            out.append(f"    path: {path_line(f)}")
+    n = len(result.findings)
+    errors = sum(1 for x in result.notifications if x.level == "error")
+    summary = (
+        f"Found {n} finding{'s' if n != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
+        f" ({result.lines} lines)."
+    )
+    if errors:
+        summary += f" {errors} file{'s' if errors != 1 else ''} could not be analysed."
+    out.append(summary)
+    return "\n".join(out) + "\n"
+
+
+def notifications(result: RunResult) -> str:
+    """Problems met during the run, one per line, for stderr."""
+    lines = []
+    for x in result.notifications:
+        where = f"{x.path}:{x.line}" if x.line else x.path
+        lines.append(f"leakspot: {x.level}: {where}: {x.message}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,91 @@
+"""The command line as a user runs it: a real subprocess on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LEAKY_PY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
+CLEAN_PY = "def f(p):\n    with open(p) as fh:\n        return fh.read()\n"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_text_output_and_exit_codes(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY_PY)
+    (tmp_path / "clean.py").write_text(CLEAN_PY)
+    r = run("check", ".", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "leaky.py:2:10: LK103 [open-without-close]" in r.stdout
+    assert "Found 1 finding in 2 files" in r.stdout
+    assert run("check", "clean.py", cwd=tmp_path).returncode == 0
+    assert run("check", "--exit-zero", cwd=tmp_path).returncode == 0
+    assert run("check", "--ignore", "LK103", cwd=tmp_path).returncode == 0
+    assert run("check", "--select", "open-without-close", cwd=tmp_path).returncode == 1
+    bad = run("check", "--select", "no-such-rule", cwd=tmp_path)
+    assert bad.returncode == 2 and "no-such-rule" in bad.stderr
+
+
+def test_bad_input_is_a_notification_not_a_lost_run(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY_PY)
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    (tmp_path / "nul.py").write_bytes(b"x = 1\x00\n")
+    (tmp_path / "latin.py").write_bytes(b"x = '\xe9'\n")
+    (tmp_path / "leak.c").write_text("void f(void) { char *p = malloc(4); p[0] = 1; }\n")
+    r = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 2
+    doc = json.loads(r.stdout)
+    assert {f["path"] for f in doc["findings"]} == {"leaky.py", "leak.c"}
+    notes = {n["path"]: n for n in doc["notifications"]}
+    assert set(notes) == {"broken.py", "nul.py", "latin.py"}
+    assert notes["broken.py"]["line"] == 1
+    assert "broken.py:1: cannot parse" in r.stderr
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    r = run("check", "nope.py", cwd=tmp_path)
+    assert r.returncode == 2 and "nope.py" in r.stderr
+
+
+def test_gitignore_exclude_and_default_excludes(tmp_path: Path) -> None:
+    for d in ("src", "ignored", ".venv/lib", "build", "env2"):
+        (tmp_path / d).mkdir(parents=True)
+        (tmp_path / d / "leaky.py").write_text(LEAKY_PY)
+    (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / ".gitignore").write_text("ignored/\n")
+    r = run("check", "--format", "json", cwd=tmp_path)
+    assert [f["path"] for f in json.loads(r.stdout)["findings"]] == ["src/leaky.py"]
+    r = run("check", "--format", "json", "--exclude", "src/", cwd=tmp_path)
+    assert json.loads(r.stdout)["findings"] == []
+    # a file named explicitly is checked even inside an excluded folder (pre-commit passes files)
+    assert run("check", "build/leaky.py", cwd=tmp_path).returncode == 1
+
+
+def test_output_file_and_deterministic(tmp_path: Path) -> None:
+    out1, out2 = tmp_path / "a.json", tmp_path / "b.json"
+    run("check", str(ROOT / "fixtures"), "--format", "json", "-o", str(out1), "--root", str(ROOT), cwd=tmp_path)
+    run("check", str(ROOT / "fixtures"), "--format", "json", "-o", str(out2), "--root", str(ROOT), "-j", "1", cwd=tmp_path)
+    assert out1.read_bytes() == out2.read_bytes()
+    assert json.loads(out1.read_text())["summary"]["findings"] > 10
+
+
+def test_rules_and_explain(tmp_path: Path) -> None:
+    r = run("rules", cwd=tmp_path)
+    assert r.returncode == 0 and "LK101  unbounded-module-cache" in r.stdout
+    r = run("explain", "lk201", cwd=tmp_path)
+    assert r.returncode == 0 and "## Why is this bad?" in r.stdout and "malloc-without-free" in r.stdout
+    assert run("explain", "open-without-close", cwd=tmp_path).returncode == 0
+    assert run("explain", "nothing", cwd=tmp_path).returncode == 2
+
+
+def test_console_script_installed() -> None:
+    exe = Path(sys.executable).parent / ("leakspot.exe" if os.name == "nt" else "leakspot")
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("leakspot ")

@@ -1,0 +1,56 @@
+"""One parametrized test over every fixture file and every code block of every rule document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from markers import compare, parse_markers
+
+from leakspot.engine import analyze_source
+from leakspot.registry import load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix in (".py", ".c", ".h"))
+ALL_CODES = frozenset(r.code for r in load_rules())
+LANG = {".py": "python", ".c": "c", ".h": "c", "python": "python", "c": "c"}
+
+
+def _check(display: str, source: str, language: str) -> tuple[list, list[str]]:
+    findings, notes, _ = analyze_source(display, source.encode(), language, ALL_CODES)
+    assert not [n for n in notes if n.level == "error"], notes
+    return findings, compare(parse_markers(source), [(f.location.region.start_line, f.slug, f.message) for f in findings])
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_fixture(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    markers = parse_markers(source)
+    assert markers, f"{path} has no markers"
+    _, problems = _check(path.name, source, LANG[path.suffix])
+    assert not problems, "\n".join(problems)
+
+
+EXAMPLES = [(r, i, ex) for r in load_rules() for i, ex in enumerate(r.examples)]
+
+
+@pytest.mark.parametrize("rule,index,example", EXAMPLES, ids=[f"{r.slug}-{ex.kind}{i}" for r, i, ex in EXAMPLES])
+def test_rule_example(rule, index, example) -> None:
+    findings, problems = _check(f"{rule.slug}.example", example.code, LANG[example.language])
+    assert not problems, f"{rule.path}:{example.line}:\n" + "\n".join(problems)
+    if example.kind == "bad":
+        assert any(f.slug == rule.slug for f in findings), f"{rule.path}:{example.line}: Bad example finds nothing"
+    else:
+        assert not findings, f"{rule.path}:{example.line}: Good example has findings: {[f.message for f in findings]}"
+
+
+def test_markers_resolve_to_next_code_line() -> None:
+    src = "x = 1\n# expect: a\n# ok: b\n\ny = 2  # expect: c \"frag\"\n"
+    got = {(m.kind, m.slug, m.line, m.fragment) for m in parse_markers(src)}
+    assert got == {("expect", "a", 5, ""), ("ok", "b", 5, ""), ("expect", "c", 5, "frag")}
+
+
+def test_compare_reports_unmarked_and_unmatched() -> None:
+    problems = compare(parse_markers("a = 1  # expect: x\nb = 2\n"), [(2, "y", "msg")])
+    assert any("expected x" in p for p in problems)
+    assert any("unmarked finding y" in p for p in problems)

@@ -1,0 +1,66 @@
+"""Rule documents and checks pair 1:1; documents are well formed."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+from leakspot.c.checks import C_CHECKS
+from leakspot.c.checks import _load_all as load_c
+from leakspot.c.parse import families
+from leakspot.python.checks import PYTHON_CHECKS
+from leakspot.python.checks import _load_all as load_python
+from leakspot.registry import load_rules, rules_dir, select_rules
+
+
+def test_documents_and_checks_pair_one_to_one() -> None:
+    load_python()
+    load_c()
+    implemented = set(PYTHON_CHECKS) | set(C_CHECKS)
+    documented = {r.code for r in load_rules()}
+    assert implemented == documented
+
+
+def test_document_names_codes_and_sections() -> None:
+    retired_path = rules_dir() / "retired.toml"
+    retired = tomllib.loads(retired_path.read_text()) if retired_path.exists() else {}
+    for r in load_rules():
+        assert r.path.stem == r.slug, r.path
+        assert r.path.parent.name == r.languages[0]
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", r.slug) and not r.slug.startswith(("no-", "avoid-"))
+        assert r.code.startswith({"python": "LK1", "c": "LK2"}[r.languages[0]])
+        assert r.code not in retired.get("codes", {})
+        assert "{" not in r.summary
+        assert any(e.kind == "bad" for e in r.examples) and any(e.kind == "good" for e in r.examples)
+        assert r.cwe, f"{r.slug} names no CWE"
+
+
+def test_c_families_name_existing_rules() -> None:
+    load_c()
+    assert {f.rule for f in families()} == set(C_CHECKS.values())
+
+
+def test_select_and_ignore() -> None:
+    assert select_rules(["LK1"], None) == {"LK101", "LK102", "LK103"}
+    assert select_rules(None, ["open-without-close", "LK2"]) == {"LK101", "LK102"}
+    try:
+        select_rules(["nonsense"], None)
+    except ValueError as exc:
+        assert "nonsense" in str(exc)
+    else:
+        raise AssertionError("unknown rule accepted")
+
+
+def test_readme_rules_table_is_generated() -> None:
+    from pathlib import Path
+
+    from leakspot.docs import update_readme
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    assert update_readme(text) == text, "run `python -m leakspot.docs`"
