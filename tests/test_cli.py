@@ -89,3 +89,18 @@ def test_console_script_installed() -> None:
     exe = Path(sys.executable).parent / ("leakspot.exe" if os.name == "nt" else "leakspot")
     r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("leakspot ")
+
+
+def test_gitignore_above_the_work_tree_is_not_applied(tmp_path: Path) -> None:
+    # a .gitignore in a folder above the checked one, with no git work tree, does not hide it
+    (tmp_path / ".gitignore").write_text("proj/\n")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "leaky.py").write_text(LEAKY_PY)
+    assert run("check", "proj", cwd=tmp_path).returncode == 1
+    # inside a git work tree the root's .gitignore applies to sub-folders checked directly
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("*.py\n")
+    assert run("check", "proj", cwd=tmp_path).returncode == 0
+    # ... unless the user names the ignored folder itself
+    (tmp_path / ".gitignore").write_text("proj/\n")
+    assert run("check", "proj", cwd=tmp_path).returncode == 1

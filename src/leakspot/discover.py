@@ -75,10 +75,17 @@ def _display(p: Path, root: Path) -> str:
 
 def _walk(top: Path, root: Path, user, defaults):
     ignores: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
-    for parent in reversed(top.resolve().parents):
-        spec = _gitignore(parent)
-        if spec:
-            ignores.append((parent, spec))
+    # .gitignore files above the walked folder count only up to the enclosing git work tree
+    parents = list(top.resolve().parents)
+    repo = next((i for i, p in enumerate(parents) if (p / ".git").exists()), None)
+    if repo is not None:
+        for parent in reversed(parents[: repo + 1]):
+            spec = _gitignore(parent)
+            if spec:
+                ignores.append((parent, spec))
+    # a folder named explicitly is checked even if git ignores it (like a file named explicitly)
+    if _ignored(top.resolve(), True, ignores):
+        ignores = []
     yield from _walk_dir(top.resolve(), root, user, defaults, ignores)
 
 

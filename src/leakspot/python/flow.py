@@ -54,6 +54,7 @@ class Tracker:
     def run(self) -> list[Leak]:
         """Interpret the function body; return the leaks found, in source order."""
         self._loops: list[tuple[set, set]] = []
+        self._raising: list[set] = []  # per enclosing try: states in which an exception may leave
         out = self._block(self.fn.body, frozenset({NONE}))
         if OPEN in out:
             self.leaks.append(Leak(None, "end"))
@@ -70,7 +71,14 @@ class Tracker:
         for stmt in stmts:
             if not states:
                 break
-            states = self._stmt(stmt, states)
+            post = self._stmt(stmt, states)
+            if self._raising and not isinstance(stmt, _TRY):
+                # the statement may raise before it completes; `f.close()` raising does not
+                # leave `f` ours
+                simple = not isinstance(stmt, _COMPOUND)
+                released = simple and OPEN in states and OPEN not in post
+                self._raising[-1].update(states - {OPEN} if released else states)
+            states = post
         return states
 
     def _effects(self, node: ast.AST | None, states: States) -> States:
@@ -124,7 +132,10 @@ class Tracker:
             return frozenset()
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
-                states = self._effects(item.context_expr, states)
+                if isinstance(item.context_expr, ast.Name) and item.context_expr.id == self.var:
+                    states = frozenset(DONE if s == OPEN else s for s in states)  # `with f:`
+                else:
+                    states = self._effects(item.context_expr, states)
             return self._block(stmt.body, states)
         if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             return self._try(stmt, states)
@@ -153,13 +164,17 @@ class Tracker:
 
     def _try(self, stmt: ast.Try, states: States) -> States:
         leaks_before = len(self.leaks)
+        self._raising.append(set())
         body = self._block(stmt.body, states)
-        # an exception may be raised anywhere in the body: handlers start from any state seen
-        entry = states | body
+        raised = frozenset(self._raising.pop())
         handled = frozenset()
         for h in stmt.handlers:
-            handled |= self._block(h.body, entry)
+            handled |= self._block(h.body, raised)
         out = self._block(stmt.orelse, body) | handled
+        if not stmt.handlers and self._raising:
+            # not caught here: the exception runs the finally clause, then goes on outward
+            after = self._block(stmt.finalbody, raised) if stmt.finalbody else raised
+            self._raising[-1].update(after)
         if not stmt.finalbody:
             return out
         # returns inside the try run the finally clause first: re-judge them after it
@@ -173,6 +188,11 @@ class Tracker:
             else:
                 self.leaks.append(leak)
         return self._block(stmt.finalbody, out)
+
+
+_TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, getattr(ast, "TryStar", ast.Try))
 
 
 def _mentions(expr: ast.AST, var: str) -> bool:

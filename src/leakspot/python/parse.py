@@ -28,6 +28,7 @@ class Names:
     def __init__(self, tree: ast.Module) -> None:
         self.aliases: dict[str, str] = {}
         self.module_bindings: set[str] = set()
+        self.star_import = False
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:
@@ -38,7 +39,9 @@ class Names:
                         self.aliases[top] = top
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 for a in node.names:
-                    if a.name != "*":
+                    if a.name == "*":
+                        self.star_import = True  # may shadow any builtin
+                    else:
                         self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
         for stmt in tree.body:
             for name in bound_names(stmt):
@@ -57,7 +60,7 @@ class Names:
                 return None
             if name in self.aliases:
                 return self.aliases[name]
-            if name in BUILTIN_NAMES and name not in self.module_bindings:
+            if name in BUILTIN_NAMES and name not in self.module_bindings and not self.star_import:
                 return f"builtins.{name}"
             return None
         if isinstance(expr, ast.Attribute):

@@ -33,6 +33,11 @@ BORROWERS = frozenset(
     }
 )
 CLOSERS = frozenset({"close", "__exit__"})
+#: Context managers under which an opener is a test double or is expected to raise.
+EXPECTING_CONTEXTS = frozenset(
+    {"patch", "object", "dict", "multiple", "assertRaises", "assertRaisesRegex", "assertWarns",
+     "assertWarnsRegex", "raises", "warns"}
+)
 
 
 @python_check
@@ -54,11 +59,16 @@ class OpenWithoutClose(PythonCheck):
         fn = self.module.enclosing_function(call)
         if fn is None:
             return  # module level and class bodies run once; nothing to judge
+        if self._under_test_double_or_expected_error(call, fn):
+            return
+        if any(k.arg == "closefd" and isinstance(k.value, ast.Constant) and k.value.value is False
+               for k in call.keywords):
+            return  # the file object does not own the descriptor
         parent = self.module.parent(call)
         shown = _display(call.func)
         if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id in self.locals_of(fn):
                 self._track(fn, parent, targets[0].id, call, shown)
             return
         if isinstance(parent, ast.Attribute) and parent.value is call:
@@ -72,6 +82,9 @@ class OpenWithoutClose(PythonCheck):
             )
             return
         if isinstance(parent, ast.Expr):
+            grand = self.module.parent(parent)
+            if isinstance(grand, ast.Try) and grand.handlers and parent in grand.body:
+                return  # `try: open(p) except OSError: ...`: a probe expected to fail
             self.report(
                 call,
                 callee=shown,
@@ -85,6 +98,21 @@ class OpenWithoutClose(PythonCheck):
                     callee=shown,
                     detail=f"`{_display(parent.func)}()` reads it but does not close it",
                 )
+
+    def _under_test_double_or_expected_error(self, call: ast.Call, fn) -> bool:
+        """Inside ``with mock.patch(...)`` (``open`` may be a double) or ``with
+        self.assertRaises(...)``/``pytest.raises(...)`` (the call is expected to fail)."""
+        node = self.module.parent(call)
+        while node is not None and node is not fn:
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    ctx = item.context_expr
+                    if isinstance(ctx, ast.Call):
+                        name = ctx.func.attr if isinstance(ctx.func, ast.Attribute) else getattr(ctx.func, "id", "")
+                        if name in EXPECTING_CONTEXTS:
+                            return True
+            node = self.module.parent(node)
+        return False
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         leaks = Tracker(fn, var, stmt, self._releases).run()
@@ -135,15 +163,18 @@ class OpenWithoutClose(PythonCheck):
         if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             return True
         if isinstance(p, ast.Attribute):
-            gp = parents.get(id(p))
-            return p.attr in CLOSERS and isinstance(gp, ast.Call) and gp.func is p
+            # `f.close()`, or `f.close` handed to someone who will call it (`addCleanup`)
+            return p.attr in CLOSERS
         if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While,
                           ast.Assert, ast.FormattedValue, ast.Subscript, ast.Expr, ast.Await)):
             return False
         if isinstance(p, ast.Call):
             if p.func is name:
                 return False
-            return self.qualified(p.func) not in BORROWERS
+            callee = self.qualified(p.func)
+            if callee == "builtins.getattr" and name in p.args[2:]:
+                return True  # `getattr(x, "a", f)` may return `f` itself
+            return callee not in BORROWERS
         if isinstance(p, ast.keyword):
             call = parents.get(id(p))
             return not (isinstance(call, ast.Call) and self.qualified(call.func) in BORROWERS)
