@@ -33,9 +33,11 @@ READERS = frozenset({"builtins.len", "builtins.iter", "builtins.list", "builtins
                      "builtins.repr", "builtins.str", "builtins.bool", "builtins.print"})
 #: Functions named like this register things: callers decide how many entries there are.
 REGISTRAR_NAME = re.compile(
-    r"^_*(register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
-    r"populate|enable|main|export|patch|hook)(_|$|[A-Z])"
+    r"^_*(?i:register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
+    r"populate|enable|main|export|patch|hook)(_|$|[A-Z])|config"
 )
+#: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
+FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
 IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
 
 
@@ -76,6 +78,8 @@ class UnboundedModuleCache(PythonCheck):
             return
         decorators = _decorator_names(tree)
         instance_attrs = _instance_attributes(tree)
+        self._calls = _module_function_calls(self.module)
+        self._deleted = _deleted_at_module_level(tree)
         for fn in ast.walk(tree):
             if isinstance(fn, FunctionNode):
                 self._scan_function(fn, containers, decorators, instance_attrs)
@@ -135,19 +139,100 @@ class UnboundedModuleCache(PythonCheck):
         chain = _function_chain(self.module, fn)
         local = set().union(*(self.locals_of(f) for f in chain))
         cls = _enclosing_class(self.module, fn)
-        import_time = _runs_at_import(self.module, chain, decorators)
+        import_time = _runs_at_import(self.module, chain, decorators) or any(
+            self._only_called_at_import(f) for f in chain)
         for node in _own_nodes(fn):
             c = self._resolve(node, containers, local, cls, instance_attrs)
             if c is None:
                 continue
             effect = _effect(self, node)
             if effect == "grow":
-                if not import_time:
+                if not import_time and not self._registry_or_bounded_keys(node, fn):
                     c.grows.append((self.module.parent(node), fn))
             elif effect == "bound":
                 c.bounded = True
             elif effect == "read":
                 c.reads.add(id(fn))
+
+    def _only_called_at_import(self, fn) -> bool:
+        """A module-level function deleted after use, or private and called only at import time."""
+        if self.module.parent(fn) is not self.module.tree:
+            return False
+        if fn.name in self._deleted:
+            return True
+        calls = self._calls.get(fn.name)
+        return bool(calls) and fn.name.startswith("_") and all(
+            self.module.enclosing_function(c) is None for c in calls)
+
+    def _registry_or_bounded_keys(self, ref: ast.expr, fn) -> bool:
+        """Does this growth store a caller's argument (a registry), or use a key from a
+        bounded domain (a constant at every call site of a private function)?"""
+        key, value = _key_and_value(self.module, ref)
+        params = _params(fn) - {"self", "cls"}
+        if isinstance(value, ast.Name) and value.id in params and _names_a_parameter(key, params):
+            return True  # `registry[name] = handler`: callers choose the entries
+        names = [key] if isinstance(key, ast.Name) else list(key.elts) if isinstance(key, ast.Tuple) else []
+        if names and all(isinstance(n, ast.Name) for n in names) and all(
+            self._finite_domain(n, fn, params) for n in names
+        ):
+            return True
+        if not names or not all(isinstance(n, ast.Name) and n.id in params for n in names):
+            return False
+        if not fn.name.startswith("_") or self.module.parent(fn) is not self.module.tree:
+            return False
+        calls = self._calls.get(fn.name, [])
+        if not calls:
+            return False
+        positions = _param_positions(fn)
+        for call in calls:
+            local = self.locals_of(self.module.enclosing_function(call))
+            for n in names:
+                arg = _argument(call, n.id, positions.get(n.id))
+                if arg is None:
+                    continue  # the default value is used
+                if not (isinstance(arg, ast.Constant) or
+                        isinstance(arg, ast.Name) and arg.id not in local and arg.id in self.names.module_bindings):
+                    return False
+        return True
+
+    def _finite_domain(self, name: ast.Name, fn, params: set[str]) -> bool:
+        """Does ``name`` range over a finite domain: a flag parameter (bool default), a
+        parameter named like a type or mode, or a loop variable over a module-level collection?"""
+        if name.id in params:
+            if FINITE_PARAM.search(name.id):
+                return True
+            default = _default(fn, name.id)
+            return isinstance(default, ast.Constant) and (
+                isinstance(default.value, bool) or default.value in (0, 1) and type(default.value) is int)
+        p = self.module.parent(name)
+        while p is not None and p is not fn:
+            if (isinstance(p, (ast.For, ast.AsyncFor)) and isinstance(p.target, ast.Name)
+                    and p.target.id == name.id):
+                return self._finite_iterable(p.iter, fn, params)
+            if (isinstance(p, (ast.For, ast.AsyncFor)) and isinstance(p.target, ast.Tuple)
+                    and any(isinstance(e, ast.Name) and e.id == name.id for e in p.target.elts)):
+                return self._finite_iterable(p.iter, fn, params)
+            p = self.module.parent(p)
+        return False
+
+    def _finite_iterable(self, it: ast.expr, fn, params: set[str]) -> bool:
+        """A literal collection, a module-level one, or a view of one (``list(M.items())``)."""
+        while True:
+            if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in (
+                    "list", "sorted", "tuple", "reversed", "enumerate") and it.args:
+                it = it.args[0]
+            elif (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
+                  and it.func.attr in ("items", "keys", "values")):
+                it = it.func.value
+            else:
+                break
+        if isinstance(it, (ast.Tuple, ast.List, ast.Set)):
+            return True
+        if isinstance(it, ast.Name):
+            if it.id in self.names.module_bindings and it.id not in self.locals_of(fn):
+                return True
+            return it.id not in params and self._finite_domain(it, fn, params)
+        return False
 
     def _resolve(self, node, containers, local, cls, instance_attrs) -> Container | None:
         if isinstance(node, ast.Name) and node.id not in local:
@@ -186,6 +271,8 @@ def _effect(check: PythonCheck, ref: ast.expr) -> str:
                 return "read"
         return ""
     if isinstance(p, ast.Subscript) and p.value is ref:
+        if isinstance(p.slice, ast.Slice) and not isinstance(p.ctx, ast.Load):
+            return "bound"  # `cache[:] = []`, `del cache[:]`
         if isinstance(p.ctx, ast.Store):
             return "" if isinstance(p.slice, ast.Constant) else "grow"
         if isinstance(p.ctx, ast.Del):
@@ -298,7 +385,7 @@ def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
     for f in chain:
         if f.name in decorators or f.name in IMPORT_TIME_METHODS or _returns_a_parameter(f):
             return True
-        if not (f.name.startswith("__") and f.name.endswith("__")) and REGISTRAR_NAME.match(f.name):
+        if not (f.name.startswith("__") and f.name.endswith("__")) and REGISTRAR_NAME.search(f.name):
             return True
     cls = _enclosing_class(mod, chain[-1])
     if cls is not None and chain[-1].name in ("__new__", "__init__", "__call__"):
@@ -313,4 +400,81 @@ def _in_infinite_loop(mod, node, fn) -> ast.While | None:
         if isinstance(p, ast.While) and isinstance(p.test, ast.Constant) and p.test.value is True:
             return p
         p = mod.parent(p)
+    return None
+
+
+def _key_and_value(mod, ref: ast.expr) -> tuple[ast.expr | None, ast.expr | None]:
+    """(key, stored value) of the growth operation applied to container reference ``ref``."""
+    p = mod.parent(ref)
+    if isinstance(p, ast.Subscript):
+        assign = mod.parent(p)
+        value = assign.value if isinstance(assign, (ast.Assign, ast.AnnAssign)) else None
+        return p.slice, value
+    if isinstance(p, ast.Attribute):
+        call = mod.parent(p)
+        args = call.args if isinstance(call, ast.Call) else []
+        if p.attr == "setdefault":
+            return (args[0] if args else None), (args[1] if len(args) > 1 else None)
+        if p.attr in ("add", "append", "appendleft"):
+            return (args[0] if args else None), (args[0] if args else None)
+        if p.attr == "insert":
+            return None, (args[1] if len(args) > 1 else None)
+    return None, None
+
+
+def _params(fn) -> set[str]:
+    a = fn.args
+    return {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+
+
+def _param_positions(fn) -> dict[str, int]:
+    a = fn.args
+    return {x.arg: i for i, x in enumerate(a.posonlyargs + a.args)}
+
+
+def _argument(call: ast.Call, name: str, position: int | None) -> ast.expr | None:
+    for k in call.keywords:
+        if k.arg == name:
+            return k.value
+    if position is not None and position < len(call.args):
+        arg = call.args[position]
+        return None if isinstance(arg, ast.Starred) else arg
+    return None
+
+
+def _module_function_calls(mod) -> dict[str, list[ast.Call]]:
+    """Calls by plain name (``f(...)``) anywhere in the module, indexed by that name."""
+    out: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(mod.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            out.setdefault(node.func.id, []).append(node)
+    return out
+
+
+def _deleted_at_module_level(tree: ast.Module) -> set[str]:
+    out = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Delete):
+            out.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    return out
+
+
+def _names_a_parameter(key: ast.expr | None, params: set[str]) -> bool:
+    """Is ``key`` absent (``append``), a constant, or a parameter or its attribute (``cls.__name__``)?
+    ``id(obj)`` and other computed keys are not: they index objects, as caches do."""
+    while isinstance(key, ast.Attribute):
+        key = key.value
+    return key is None or isinstance(key, ast.Constant) or isinstance(key, ast.Name) and key.id in params
+
+
+def _default(fn, name: str) -> ast.expr | None:
+    a = fn.args
+    positional = a.posonlyargs + a.args
+    offset = len(positional) - len(a.defaults)
+    for i, x in enumerate(positional):
+        if x.arg == name and i >= offset:
+            return a.defaults[i - offset]
+    for x, d in zip(a.kwonlyargs, a.kw_defaults):
+        if x.arg == name:
+            return d
     return None
