@@ -158,8 +158,10 @@ class CFG:
         head.succ = [(self._cond(cond, body, nxt) if cond is not None else body, "")]
         if init is None:
             return head.id
+        # `for (i = 0; i < 3; i++)`: the first test is true, so the body runs at least once
+        first = body if _first_test_true(init, cond) else head.id
         kind = "decl" if init.type == "declaration" else "stmt"
-        return self._new(kind, init, [(head.id, "")]).id
+        return self._new(kind, init, [(first, "")]).id
 
     def _switch(self, node: Node, nxt: int) -> int:
         body = node.child_by_field_name("body")
@@ -238,3 +240,28 @@ def _int(s: str) -> int | None:
         return int(s, 0)
     except ValueError:
         return None
+
+
+def _first_test_true(init: Node, cond: Node | None) -> bool:
+    """Is ``cond`` true right after ``init``, both about one variable and integer constants?"""
+    if cond is None or cond.type != "binary_expression":
+        return False
+    if init.type == "declaration":
+        decls = [d for d in init.children_by_field_name("declarator") if d.type == "init_declarator"]
+        if len(decls) != 1:
+            return False
+        var, value = text(decls[0].child_by_field_name("declarator")), decls[0].child_by_field_name("value")
+    elif init.type == "assignment_expression" and text(init.child_by_field_name("operator")) == "=":
+        var, value = text(init.child_by_field_name("left")), init.child_by_field_name("right")
+    else:
+        return False
+    left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+    if value is None or value.type != "number_literal" or text(left) != var or right is None:
+        return False
+    if right.type != "number_literal":
+        return False
+    a, b = _int(text(value)), _int(text(right))
+    if a is None or b is None:
+        return False
+    op = text(cond.child_by_field_name("operator"))
+    return {"<": a < b, "<=": a <= b, "!=": a != b, ">": a > b, ">=": a >= b}.get(op, False)

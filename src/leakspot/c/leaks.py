@@ -1,8 +1,10 @@
 """Path-sensitive resource tracking over a C function's CFG.
 
-Each abstract state is a set of live objects ``Obj(site, holders, nonnull)``: a resource
+Each abstract state is a set of live objects ``Obj(site, holders, nonnull)`` (a resource
 returned by an allocator call at ``site``, the local variables that point to it, and whether a
-null check has proved it non-null. Exploration is a breadth-first search over (CFG node, state)
+null check has proved it non-null) plus the facts the path has learnt from conditions on local
+variables (``flag`` is non-zero, ``A`` is NULL) that nothing has assigned since: a later test of
+the same variable takes only the branch that agrees (correlated branches). Exploration is a breadth-first search over (CFG node, state)
 pairs, so states are never merged: a path keeps its own knowledge (a tested ``p`` stays
 non-null; the ``NULL`` branch of a check drops the object, and a branch that contradicts an
 earlier check is infeasible).
@@ -76,18 +78,30 @@ class LeakEvent:
     node: int
     kind: str
     holders: tuple[str, ...]
-    state: frozenset
+    state: tuple
 
 
 class _Eval:
     """Evaluates one CFG node's expressions against one state; collects leak events."""
 
-    def __init__(self, an: Analysis, node_id: int, state: frozenset) -> None:
+    def __init__(self, an: Analysis, node_id: int, state: tuple) -> None:
         self.an = an
         self.node_id = node_id
-        self.objs: set[Obj] = set(state)
+        self.objs: set[Obj] = set(state[0])
+        self.facts: dict[str, bool] = dict(state[1])
         self.events: list[LeakEvent] = []
         self.start = state
+
+    def state(self) -> tuple:
+        """The current state as a hashable (objects, facts) pair."""
+        return frozenset(self.objs), frozenset(self.facts.items())
+
+    def forget(self, n: Node | None) -> None:
+        """An assignment to ``n``: what conditions said about that variable no longer holds."""
+        while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
+            n = n.child_by_field_name("value") if n.type == "cast_expression" else n.named_children[0]
+        if n is not None and n.type == "identifier":
+            self.facts.pop(text(n), None)
 
     # values are tuples of atoms: ("new", site) or ("var", name)
     def eval(self, n: Node | None) -> tuple:
@@ -107,6 +121,7 @@ class _Eval:
         if t == "assignment_expression":
             right = self.eval(n.child_by_field_name("right"))
             left = n.child_by_field_name("left")
+            self.forget(left)
             if text(n.child_by_field_name("operator")) != "=":
                 self.read(left)
                 return ()
@@ -118,6 +133,17 @@ class _Eval:
         if t == "pointer_expression":
             arg = n.child_by_field_name("argument")
             if text(n.child_by_field_name("operator")) == "&":
+                base = arg
+                while base is not None and base.type in ("field_expression", "subscript_expression",
+                                                         "parenthesized_expression"):
+                    if base.type == "field_expression" and text(base.child_by_field_name("operator")) == ".":
+                        break  # `&s.f` of a local struct: not a pointer into a tracked object
+                    base = (base.child_by_field_name("argument") if base.type != "parenthesized_expression"
+                            else base.named_children[0] if base.named_children else None)
+                if base is not arg and base is not None and base.type == "identifier":
+                    self.read(arg)
+                    return self.eval(base)  # `&p->field`, `&p[i]`: a pointer into p's object
+                self.forget(arg)
                 self.escape(self.eval(arg))  # address taken: anything may happen through it
                 return ()
             self.read(arg)
@@ -137,6 +163,8 @@ class _Eval:
             self.discard(self.eval(n.child_by_field_name("left")))
             return self.eval(n.child_by_field_name("right"))
         if t in ("unary_expression", "update_expression"):
+            if t == "update_expression":
+                self.forget(n.child_by_field_name("argument"))
             self.read(n.child_by_field_name("argument"))
             return ()
         if t in ("sizeof_expression", "alignof_expression", "string_literal", "number_literal",
@@ -166,7 +194,10 @@ class _Eval:
 
     def escape(self, vals: tuple) -> None:
         """Ownership passes elsewhere: stop tracking these objects."""
-        self.objs -= self.held_by(vals)
+        gone = self.held_by(vals)
+        if gone:
+            self.an.dropped.update(o.site for o in gone)
+            self.objs -= gone
 
     release = escape
 
@@ -195,8 +226,12 @@ class _Eval:
             if name in RETURNS_ARG0 and vals:
                 return vals[0]
         else:
-            for v in vals:
-                self.escape(v)
+            module = an.module
+            for i, v in enumerate(vals):
+                if v and module is not None and module.borrows(name, i):
+                    self.discard(v)  # a function of this file that only reads that parameter
+                else:
+                    self.escape(v)
         site = an.site_of.get(n.id)
         if site is not None:
             obj = Obj(site, frozenset())
@@ -240,49 +275,69 @@ class _Eval:
                 continue
             name = declarator_name(d.child_by_field_name("declarator"))
             vals = self.eval(d.child_by_field_name("value"))
+            self.facts.pop(name, None)
             if static or name not in self.an.locals:
                 self.escape(vals)
             else:
                 self.bind(name, vals)
 
-    def refine(self, expr: Node, vals: tuple, branch: str) -> frozenset | None:
+    def refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
         """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible."""
-        tested, null_when = vals, "false"
+        tested, null_when = self._tested(expr, vals), "false"
         if expr.type == "binary_expression":
             op = text(expr.child_by_field_name("operator"))
-            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
-            if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
-                side = right if _is_null(left) else left
-                tested = self._peek(side)
+            if op in ("==", "!="):
                 null_when = "true" if op == "==" else "false"
-            else:
-                tested = ()
         names = {x for k, x in tested if k == "var"}
         if not names:
-            return frozenset(self.objs)
+            return self.state()
+        truthy = branch != null_when
+        facts = dict(self.facts)
+        for name in names:
+            if facts.get(name, truthy) != truthy:
+                return None  # contradicts what an earlier condition on this path said
+            facts[name] = truthy
         out = set()
         for o in self.objs:
             if not (o.holders & names):
                 out.add(o)
-            elif branch == null_when:
+            elif not truthy:
                 if o.nonnull:
                     return None  # contradicts an earlier check on this path
             else:
                 out.add(Obj(o.site, o.holders, True))
-        return frozenset(out)
+        return frozenset(out), frozenset(facts.items())
+
+    def _tested(self, expr: Node, vals: tuple) -> tuple:
+        """The local variables whose truth (non-null, non-zero) condition ``expr`` tests."""
+        if expr.type == "binary_expression":
+            op = text(expr.child_by_field_name("operator"))
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
+                return self._peek(right if _is_null(left) else left)
+            return ()
+        return self._peek(expr) or tuple(v for v in vals if v[0] == "var")
 
     def _peek(self, n: Node) -> tuple:
         while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
             n = n.child_by_field_name("value") if n.type == "cast_expression" else n.named_children[0]
         if n is not None and n.type == "identifier" and text(n) in self.an.locals:
             return (("var", text(n)),)
-        if n is not None and n.type == "assignment_expression":
-            return self._peek(n.child_by_field_name("left"))
+        if n is not None and n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
+            # `(B = A) == NULL` tests both
+            return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
         return ()
 
 
 def _is_null(n: Node | None) -> bool:
-    return n is not None and "".join(text(n).split()) in {s.replace(" ", "") for s in NULLS}
+    if n is None:
+        return False
+    if n.type == "identifier" and (text(n) == "NULL" or text(n).endswith("_NULL")):
+        return True  # NULL, _Py_NULL, Z_NULL...
+    return "".join(text(n).split()) in _NULL_TEXTS
+
+
+_NULL_TEXTS = frozenset(x.replace(" ", "") for x in NULLS)
 
 
 class Analysis:
@@ -293,8 +348,12 @@ class Analysis:
         gave_up: True when the state space exceeded :data:`MAX_VISITS` (no findings then).
     """
 
-    def __init__(self, fn: Node, families: list[Family]) -> None:
+    def __init__(self, fn: Node, families: list[Family], module: Module | None = None,
+                 params_as_sites: bool = False) -> None:
         self.fn = fn
+        self.module = module
+        self.dropped: set[int] = set()
+        self.initial: frozenset = frozenset()
         self.families = families
         self.allocators = {a: f for f in families for a in f.allocators}
         self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
@@ -305,12 +364,20 @@ class Analysis:
         self.events: list[LeakEvent] = []
         self.gave_up = False
         self.pred: dict = {}
-        for call in _calls(fn):
-            f = call.child_by_field_name("function")
-            name = text(f) if f is not None and f.type == "identifier" else ""
-            if name in self.allocators:
-                self.site_of[call.id] = len(self.sites)
-                self.sites.append(Site(call, self.allocators[name], name))
+        if params_as_sites:
+            # summary mode: each parameter holds an object; which ones does the body keep or free?
+            objs = []
+            for i, (name, node) in enumerate(parameters(fn)):
+                self.sites.append(Site(node, families[0], name))
+                objs.append(Obj(i, frozenset({name})))
+            self.initial = frozenset(objs)
+        else:
+            for call in _calls(fn):
+                f = call.child_by_field_name("function")
+                name = text(f) if f is not None and f.type == "identifier" else ""
+                if name in self.allocators:
+                    self.site_of[call.id] = len(self.sites)
+                    self.sites.append(Site(call, self.allocators[name], name))
         self.cfg = CFG(fn) if self.sites else None
 
     def run(self) -> list[LeakEvent]:
@@ -318,7 +385,7 @@ class Analysis:
         if self.cfg is None:
             return []
         cfg = self.cfg
-        start = (cfg.entry, frozenset())
+        start = (cfg.entry, (self.initial, frozenset()))
         self.pred = {start: None}
         queue = deque([start])
         found: dict[int, LeakEvent] = {}
@@ -344,7 +411,7 @@ class Analysis:
         """Yield (successor id or None, edge label, new state, leak events)."""
         kind = node.kind
         if kind == "exit":
-            events = [LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state]
+            events = [LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]]
             yield None, "", state, events
             return
         if kind == "dead":
@@ -362,7 +429,7 @@ class Analysis:
             events = ev.events + [
                 LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in ev.objs
             ]
-            yield None, "", frozenset(), events
+            yield None, "", ev.state(), events
             return
         elif kind == "cond":
             vals = ev.eval(node.ts)
@@ -374,12 +441,14 @@ class Analysis:
         else:
             vals = ev.eval(node.ts)
             if node.ts.type == "call_expression" and text(node.ts.child_by_field_name("function")) == "assert":
-                refined = ev.refine(node.ts, ev._peek(_first_arg(node.ts)), "true")
+                arg = _first_arg(node.ts)
+                refined = ev.refine(arg, ev._peek(arg), "true") if arg is not None else ev.state()
                 if refined is None:
                     return
+                ev.objs, ev.facts = set(refined[0]), dict(refined[1])
             else:
                 ev.discard(vals)
-        new_state = frozenset(ev.objs)
+        new_state = ev.state()
         for s, label in node.succ:
             yield s, label, new_state, ev.events
             ev.events = []
@@ -401,6 +470,47 @@ class Analysis:
             key = prev
         steps.reverse()
         return steps
+
+
+class Module:
+    """The functions defined in one file, with lazily computed parameter summaries.
+
+    ``borrows(f, k)``: does function ``f`` of this file only read its parameter ``k`` (never
+    free, store, return or pass it on to something that might)? Computed by running the same
+    path analysis on ``f`` with each parameter holding an object; recursion (a summary still
+    being computed) and unknown functions answer False, the conservative choice.
+    """
+
+    def __init__(self, functions: dict[str, Node], families: list[Family]) -> None:
+        self.functions = functions
+        self.families = families
+        self._summaries: dict[str, frozenset[int] | None] = {}
+
+    def borrows(self, name: str, index: int) -> bool:
+        if name not in self.functions:
+            return False
+        if name not in self._summaries:
+            self._summaries[name] = None  # in progress: recursion is conservative
+            an = Analysis(self.functions[name], self.families, self, params_as_sites=True)
+            an.run()
+            kept = an.dropped if not an.gave_up else set(range(len(an.sites)))
+            self._summaries[name] = frozenset(i for i in range(len(an.sites)) if i not in kept)
+        summary = self._summaries[name]
+        return summary is not None and index in summary
+
+
+def parameters(fn: Node) -> list[tuple[str, Node]]:
+    """(name, node) of each named parameter of a function definition, in order."""
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    params = decl.child_by_field_name("parameters") if decl is not None else None
+    out = []
+    for p in params.named_children if params is not None else []:
+        if p.type == "parameter_declaration":
+            name = declarator_name(p.child_by_field_name("declarator"))
+            out.append((name, p))
+    return out
 
 
 def _first_arg(call: Node) -> Node | None:

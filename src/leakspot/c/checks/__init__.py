@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from leakspot.c.leaks import Analysis, LeakEvent
+from leakspot.c.leaks import Analysis, LeakEvent, Module
 from leakspot.c.parse import families, function_name, functions, parse_c, text
 from leakspot.model import Finding, FlowStep, Location, Notification, Region
 from leakspot.registry import Rule
@@ -46,13 +46,14 @@ def run_c_checks(display: str, data: bytes, rules: list[Rule]) -> tuple[list[Fin
     findings: list[Finding] = []
     skipped: list[str] = []
     gave_up: list[str] = []
-    for fn in functions(tree.root_node):
-        name = function_name(fn)
+    defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
+    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams)
+    for name, fn in defined:
         if fn.has_error:
             if any(site_name in text(fn) for f in fams for site_name in f.allocators):
                 skipped.append(name or f"line {fn.start_point[0] + 1}")
             continue
-        an = Analysis(fn, fams)
+        an = Analysis(fn, fams, module)
         for event in an.run():
             findings.append(_finding(display, lines, an, event, by_slug, name))
         if an.gave_up:
