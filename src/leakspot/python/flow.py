@@ -1,8 +1,10 @@
 """Path analysis of one local variable over a Python function's structured control flow.
 
-The analysis is an abstract interpretation over the statement tree (no explicit CFG): the
-abstract state of the tracked variable is a set of ``NONE`` (not yet acquired), ``OPEN`` (holds
-the resource) and ``DONE`` (released, or ownership passed elsewhere). ``if``/``match`` branches
+The analysis is an abstract interpretation over the statement tree (no explicit CFG): an
+abstract state is the status of the tracked variable, ``NONE`` (not yet acquired), ``OPEN``
+(holds the resource) or ``DONE`` (released, or ownership passed elsewhere), with the constants
+that local names were last assigned on that path (``close = True``), so that a later
+``if close:`` or ``if f is None:`` takes only the branches consistent with the path. ``if``/``match`` branches
 are joined, loop bodies run zero, one or two times, ``break``/``continue`` are routed to the
 loop's exit and head, ``return`` inside ``try`` runs the ``finally`` clause, ``raise`` ends a
 path. Only normal exits are judged: a leak is ``OPEN`` at a ``return``, at the end of the
@@ -30,6 +32,22 @@ class Leak:
 
     node: ast.AST | None
     kind: str
+    states: frozenset = frozenset()  # for returns: the states that reach it, re-judged by `finally`
+
+
+State = tuple  # (status, frozenset of (name, constant) facts)
+
+
+def _st(states, status: str) -> bool:
+    return any(x[0] == status for x in states)
+
+
+def _release(states: States) -> States:
+    return frozenset((DONE if st == OPEN else st, facts) for st, facts in states)
+
+
+def _drop_open(states: States) -> States:
+    return frozenset(x for x in states if x[0] != OPEN)
 
 
 @dataclass
@@ -55,8 +73,8 @@ class Tracker:
         """Interpret the function body; return the leaks found, in source order."""
         self._loops: list[tuple[set, set]] = []
         self._raising: list[set] = []  # per enclosing try: states in which an exception may leave
-        out = self._block(self.fn.body, frozenset({NONE}))
-        if OPEN in out:
+        out = self._block(self.fn.body, frozenset({(NONE, frozenset())}))
+        if _st(out, OPEN):
             self.leaks.append(Leak(None, "end"))
         seen, unique = set(), []
         for leak in self.leaks:
@@ -76,35 +94,38 @@ class Tracker:
                 # the statement may raise before it completes; `f.close()` raising does not
                 # leave `f` ours
                 simple = not isinstance(stmt, _COMPOUND)
-                released = simple and OPEN in states and OPEN not in post
-                self._raising[-1].update(states - {OPEN} if released else states)
+                released = simple and _st(states, OPEN) and not _st(post, OPEN)
+                self._raising[-1].update(_drop_open(states) if released else states)
             states = post
         return states
 
     def _effects(self, node: ast.AST | None, states: States) -> States:
-        if node is None or OPEN not in states:
+        if node is None or not _st(states, OPEN):
             return states
         if self.releases(node, self.var):
-            return frozenset(DONE if s == OPEN else s for s in states)
+            return _release(states)
         return states
 
     def _stmt(self, stmt: ast.stmt, states: States) -> States:
         if stmt is self.acquire:
             states = self._effects(stmt.value, states)  # type: ignore[attr-defined]
-            if OPEN in states:
+            if _st(states, OPEN):
                 self.leaks.append(Leak(stmt, "rebind"))
-            return frozenset({OPEN})
+            return frozenset((OPEN, facts) for _, facts in states)
         if isinstance(stmt, ast.If):
             states = self._effects(stmt.test, states)
-            a = self._block(stmt.body, states)
-            b = self._block(stmt.orelse, states)
-            if OPEN in states and _mentions(stmt.test, self.var) and (OPEN not in a or OPEN not in b):
+            to_body, to_else = self._split(stmt.test, states)
+            a = self._block(stmt.body, to_body)
+            b = self._block(stmt.orelse, to_else)
+            if _st(states, OPEN) and _mentions(stmt.test, self.var) and (not _st(a, OPEN) or not _st(b, OPEN)):
                 # `if f is not sys.stdout: f.close()`: the other branch does not own it
-                return frozenset(DONE if s == OPEN else s for s in a | b)
+                return _release(a | b)
             return a | b
         if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
             head = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else stmt.test
             states = self._effects(head, states)
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                states = _forget(states, _target_names(stmt.target))
             breaks: set = set()
             conts: set = set()
             self._loops.append((breaks, conts))
@@ -125,17 +146,19 @@ class Tracker:
             return frozenset()
         if isinstance(stmt, ast.Return):
             states = self._effects(stmt, states)
-            if OPEN in states:
-                self.leaks.append(Leak(stmt, "return"))
+            if _st(states, OPEN):
+                self.leaks.append(Leak(stmt, "return", frozenset(x for x in states if x[0] == OPEN)))
             return frozenset()
         if isinstance(stmt, ast.Raise):
             return frozenset()
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 if isinstance(item.context_expr, ast.Name) and item.context_expr.id == self.var:
-                    states = frozenset(DONE if s == OPEN else s for s in states)  # `with f:`
+                    states = _release(states)  # `with f:`
                 else:
                     states = self._effects(item.context_expr, states)
+                if item.optional_vars is not None:
+                    states = _forget(states, _target_names(item.optional_vars))
             return self._block(stmt.body, states)
         if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             return self._try(stmt, states)
@@ -150,17 +173,35 @@ class Tracker:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             states = self._effects(stmt, states)
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            if OPEN in states and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
+            if _st(states, OPEN) and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
                 isinstance(t, ast.Name) and t.id == self.var for t in targets
             ):
                 self.leaks.append(Leak(stmt, "rebind"))
-                states = frozenset(DONE if s == OPEN else s for s in states)
-            return states
+                states = _release(states)
+            names = [n for t in targets for n in _target_names(t)]
+            value = getattr(stmt, "value", None)
+            if isinstance(stmt, ast.AugAssign) or not isinstance(value, ast.Constant):
+                return _forget(states, names)
+            return frozenset(
+                (st, frozenset({f for f in facts if f[0] not in names} | {(n, value.value) for n in names}))
+                for st, facts in states
+            )
         if isinstance(stmt, ast.Delete):
             if any(isinstance(t, ast.Name) and t.id == self.var for t in stmt.targets):
-                return frozenset(DONE if s == OPEN else s for s in states)
+                return _release(states)
             return states
         return self._effects(stmt, states)
+
+    def _split(self, test: ast.expr, states: States) -> tuple[States, States]:
+        """The states that take the body and the else branch of ``if test``."""
+        body, other = set(), set()
+        for state in states:
+            truth = _truth(test, state, self.var)
+            if truth is not False:
+                body.add(state)
+            if truth is not True:
+                other.add(state)
+        return frozenset(body), frozenset(other)
 
     def _try(self, stmt: ast.Try, states: States) -> States:
         leaks_before = len(self.leaks)
@@ -169,7 +210,7 @@ class Tracker:
         raised = frozenset(self._raising.pop())
         handled = frozenset()
         for h in stmt.handlers:
-            handled |= self._block(h.body, raised)
+            handled |= self._block(h.body, _forget(raised, [h.name] if h.name else []))
         out = self._block(stmt.orelse, body) | handled
         if not stmt.handlers and self._raising:
             # not caught here: the exception runs the finally clause, then goes on outward
@@ -182,8 +223,8 @@ class Tracker:
         del self.leaks[leaks_before:]
         for leak in pending:
             if leak.kind == "return":
-                after = self._block(stmt.finalbody, frozenset({OPEN}))
-                if OPEN in after:
+                after = self._block(stmt.finalbody, leak.states)
+                if _st(after, OPEN):
                     self.leaks.append(leak)
             else:
                 self.leaks.append(leak)
@@ -201,3 +242,43 @@ def _mentions(expr: ast.AST, var: str) -> bool:
 
 def _always_true(test: ast.expr) -> bool:
     return isinstance(test, ast.Constant) and bool(test.value)
+
+
+def _forget(states: States, names) -> States:
+    names = set(names)
+    if not names:
+        return states
+    return frozenset((st, frozenset(f for f in facts if f[0] not in names)) for st, facts in states)
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+_MISSING = object()
+
+
+def _truth(test: ast.expr, state: State, var: str) -> bool | None:
+    """Is ``test`` certainly true (True), certainly false (False) or unknown (None) in ``state``?"""
+    status, facts = state
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _truth(test.operand, state, var)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Name):
+        if test.id == var:
+            return True if status == OPEN else None  # an open file object is truthy
+        value = dict(facts).get(test.id, _MISSING)
+        return None if value is _MISSING else bool(value)
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name)
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
+            and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))):
+        name = test.left.id
+        if name == var:
+            is_none = False if status == OPEN else None
+        else:
+            value = dict(facts).get(name, _MISSING)
+            is_none = None if value is _MISSING else value is None
+        if is_none is None:
+            return None
+        return is_none if isinstance(test.ops[0], (ast.Is, ast.Eq)) else not is_none
+    return None

@@ -269,6 +269,8 @@ def _effect(check: PythonCheck, ref: ast.expr) -> str:
                 return "bound"
             if p.attr in READ_METHODS:
                 return "read"
+        elif p.attr in SHRINK_METHODS:
+            return "bound"  # `fut.add_done_callback(cache.remove)`: removal handed to a callback
         return ""
     if isinstance(p, ast.Subscript) and p.value is ref:
         if isinstance(p.slice, ast.Slice) and not isinstance(p.ctx, ast.Load):
@@ -320,13 +322,15 @@ def _module_statements(body: list[ast.stmt]):
 
 def _own_nodes(fn):
     """Nodes of ``fn``'s body, not entering nested functions or classes."""
+    nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
     stack = list(fn.body) + list(fn.args.defaults) + [d for d in fn.args.kw_defaults if d]
     while stack:
         node = stack.pop()
+        if isinstance(node, nested):
+            continue
         yield node
         for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                stack.append(child)
+            stack.append(child)
 
 
 def _function_chain(mod, fn) -> list:
@@ -380,10 +384,20 @@ def _returns_a_parameter(fn) -> bool:
     )
 
 
+def _returns_a_nested_function(fn) -> bool:
+    """A decorator factory (or a decorator returning its wrapper): ``return decorator``."""
+    nested = {n.name for n in fn.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return bool(nested) and any(
+        isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id in nested
+        for n in _own_nodes(fn)
+    )
+
+
 def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
     """Is this function a decorator, decorator factory, registrar or class-creation hook?"""
     for f in chain:
-        if f.name in decorators or f.name in IMPORT_TIME_METHODS or _returns_a_parameter(f):
+        if (f.name in decorators or f.name in IMPORT_TIME_METHODS or _returns_a_parameter(f)
+                or _returns_a_nested_function(f)):
             return True
         if not (f.name.startswith("__") and f.name.endswith("__")) and REGISTRAR_NAME.search(f.name):
             return True
