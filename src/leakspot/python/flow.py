@@ -214,7 +214,7 @@ class Tracker:
         out = self._block(stmt.orelse, body) | handled
         if not stmt.handlers and self._raising:
             # not caught here: the exception runs the finally clause, then goes on outward
-            after = self._block(stmt.finalbody, raised) if stmt.finalbody else raised
+            after = self._finally(stmt, raised) if stmt.finalbody else raised
             self._raising[-1].update(after)
         if not stmt.finalbody:
             return out
@@ -223,12 +223,21 @@ class Tracker:
         del self.leaks[leaks_before:]
         for leak in pending:
             if leak.kind == "return":
-                after = self._block(stmt.finalbody, leak.states)
+                after = self._finally(stmt, leak.states)
                 if _st(after, OPEN):
                     self.leaks.append(leak)
             else:
                 self.leaks.append(leak)
-        return self._block(stmt.finalbody, out)
+        return self._finally(stmt, out)
+
+
+    def _finally(self, stmt: ast.Try, states: States) -> States:
+        """Run a ``finally`` clause; cleanup code is assumed not to raise."""
+        self._raising.append(set())
+        try:
+            return self._block(stmt.finalbody, states)
+        finally:
+            self._raising.pop()
 
 
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
