@@ -25,11 +25,13 @@ class Names:
     import (``def open(...)``, ``open = ...``) shadows the builtin of that name.
     """
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, imports: list[ast.stmt] | None = None) -> None:
         self.aliases: dict[str, str] = {}
         self.module_bindings: set[str] = set()
         self.star_import = False
-        for node in ast.walk(tree):
+        if imports is None:
+            imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        for node in imports:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -135,6 +137,7 @@ class PythonModule:
         names: the module's name resolver.
         lines: ``source`` split into lines (index 0 is line 1).
         parents: map from ``id(node)`` to its parent node.
+        by_type: the nodes of each ast type.
     """
 
     path: str
@@ -143,6 +146,14 @@ class PythonModule:
     names: Names
     lines: list[str]
     parents: dict[int, ast.AST] = field(default_factory=dict)
+    by_type: dict[type, list[ast.AST]] = field(default_factory=dict)
+
+    def nodes(self, *types: type) -> list[ast.AST]:
+        """Every node of the given ast types, from the parse-time index."""
+        out: list[ast.AST] = []
+        for t in types:
+            out.extend(self.by_type.get(t, ()))
+        return out
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         """The syntactic parent of ``node`` (None for the module)."""
@@ -169,11 +180,25 @@ def parse_python(path: str, data: bytes) -> PythonModule:
     """
     tree = ast.parse(data, filename=path, type_comments=False)
     source = _decode(data)
-    module = PythonModule(path, source, tree, Names(tree), source.splitlines())
-    parents = module.parents
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
+    # one traversal: parent links and nodes by type (for the checks' dispatch and the imports)
+    parents: dict[int, ast.AST] = {}
+    by_type: dict[type, list[ast.AST]] = {}
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        by_type.setdefault(type(node), []).append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        parents[id(item)] = node
+                        stack.append(item)
+            elif isinstance(value, ast.AST):
+                parents[id(value)] = node
+                stack.append(value)
+    imports = by_type.get(ast.Import, []) + by_type.get(ast.ImportFrom, [])
+    module = PythonModule(path, source, tree, Names(tree, imports), source.splitlines(), parents, by_type)
     return module
 
 

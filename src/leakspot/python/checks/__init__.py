@@ -113,9 +113,13 @@ def run_python_checks(module: PythonModule, rules: list[Rule]) -> list[Finding]:
         for attr in dir(check):
             if attr.startswith("visit_"):
                 table.setdefault(attr[6:], []).append(getattr(check, attr))
-    for node in ast.walk(module.tree):
-        for visit in table.get(type(node).__name__, ()):
-            visit(node)
+    for type_name, visits in table.items():
+        node_type = getattr(ast, type_name, None)
+        if node_type is None:
+            continue
+        for node in module.nodes(node_type):
+            for visit in visits:
+                visit(node)
     out: list[Finding] = []
     for check in checks:
         check.finish()

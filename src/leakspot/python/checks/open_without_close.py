@@ -20,6 +20,7 @@ OPENERS = frozenset(
         "lzma.open",
     }
 )
+OPENER_NAMES = frozenset(name.rsplit(".", 1)[1] for name in OPENERS)
 #: Calls that use a file object without taking ownership of it.
 BORROWERS = frozenset(
     {
@@ -53,7 +54,11 @@ class OpenWithoutClose(PythonCheck):
     code = "LK103"
 
     def visit_Call(self, call: ast.Call) -> None:
-        callee = self.qualified(call.func)
+        func = call.func
+        short = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if short not in OPENER_NAMES and not (isinstance(func, ast.Name) and func.id in self.names.aliases):
+            return  # cheap filter before name resolution
+        callee = self.qualified(func)
         if callee not in OPENERS:
             return
         fn = self.module.enclosing_function(call)

@@ -76,13 +76,20 @@ class UnboundedModuleCache(PythonCheck):
                     self._collect(s, stmt, containers)
         if not containers:
             return
-        decorators = _decorator_names(tree)
-        instance_attrs = _instance_attributes(tree)
+        decorators = _decorator_names(self.module)
+        instance_attrs = _instance_attributes(self.module)
         self._calls = _module_function_calls(self.module)
         self._deleted = _deleted_at_module_level(tree)
-        for fn in ast.walk(tree):
-            if isinstance(fn, FunctionNode):
-                self._scan_function(fn, containers, decorators, instance_attrs)
+        # only functions that mention a container's name can grow it
+        wanted = {name for _, name in containers}
+        mentioned = {}
+        for node in self.module.nodes(ast.Name, ast.Attribute):
+            if (node.id if isinstance(node, ast.Name) else node.attr) in wanted:
+                fn = self.module.enclosing_function(node)
+                if fn is not None:
+                    mentioned[id(fn)] = fn
+        for fn in sorted(mentioned.values(), key=lambda f: (f.lineno, f.col_offset)):
+            self._scan_function(fn, containers, decorators, instance_attrs)
         for c in containers.values():
             if c.bounded or not c.grows:
                 continue
@@ -348,31 +355,30 @@ def _enclosing_class(mod, fn) -> ast.ClassDef | None:
     return p if isinstance(p, ast.ClassDef) else None
 
 
-def _decorator_names(tree: ast.Module) -> set[str]:
+def _decorator_names(mod) -> set[str]:
+    """Names used as decorators anywhere in the module (``@name`` or ``@name(...)``)."""
     out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for d in node.decorator_list:
-                d = d.func if isinstance(d, ast.Call) else d
-                if isinstance(d, ast.Name):
-                    out.add(d.id)
-                elif isinstance(d, ast.Attribute):
-                    out.add(d.attr)
+    for node in mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for d in node.decorator_list:
+            d = d.func if isinstance(d, ast.Call) else d
+            if isinstance(d, ast.Name):
+                out.add(d.id)
+            elif isinstance(d, ast.Attribute):
+                out.add(d.attr)
     return out
 
 
-def _instance_attributes(tree: ast.Module) -> set[tuple[str, str]]:
+def _instance_attributes(mod) -> set[tuple[str, str]]:
     """(class, attr) pairs assigned as ``self.attr = ...`` in some method: per-instance state."""
     out = set()
-    for cls in ast.walk(tree):
-        if not isinstance(cls, ast.ClassDef):
-            continue
-        for node in ast.walk(cls):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                for t in _targets(node):
-                    if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                            and t.value.id == "self"):
-                        out.add((cls.name, t.attr))
+    for node in mod.nodes(ast.Assign, ast.AnnAssign):
+        for t in _targets(node):
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                p = mod.parent(node)
+                while p is not None:
+                    if isinstance(p, ast.ClassDef):
+                        out.add((p.name, t.attr))
+                    p = mod.parent(p)
     return out
 
 
@@ -459,8 +465,8 @@ def _argument(call: ast.Call, name: str, position: int | None) -> ast.expr | Non
 def _module_function_calls(mod) -> dict[str, list[ast.Call]]:
     """Calls by plain name (``f(...)``) anywhere in the module, indexed by that name."""
     out: dict[str, list[ast.Call]] = {}
-    for node in ast.walk(mod.tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+    for node in mod.nodes(ast.Call):
+        if isinstance(node.func, ast.Name):
             out.setdefault(node.func.id, []).append(node)
     return out
 
