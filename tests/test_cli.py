@@ -104,3 +104,12 @@ def test_gitignore_above_the_work_tree_is_not_applied(tmp_path: Path) -> None:
     # ... unless the user names the ignored folder itself
     (tmp_path / ".gitignore").write_text("proj/\n")
     assert run("check", "proj", cwd=tmp_path).returncode == 1
+
+
+def test_container_cleared_in_another_file_is_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "middleware.py").write_text("log = []\n\n\ndef process(exc):\n    log.append(str(exc))\n")
+    r = run("check", "middleware.py", cwd=tmp_path)
+    assert r.returncode == 1 and "unbounded-module-cache" in r.stdout
+    (tmp_path / "tests.py").write_text("import middleware\n\n\ndef setup():\n    middleware.log.clear()\n")
+    r = run("check", ".", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout

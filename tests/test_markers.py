@@ -17,7 +17,8 @@ LANG = {".py": "python", ".c": "c", ".h": "c", "python": "python", "c": "c"}
 
 
 def _check(display: str, source: str, language: str) -> tuple[list, list[str]]:
-    findings, notes, _ = analyze_source(display, source.encode(), language, ALL_CODES)
+    out = analyze_source(display, source.encode(), language, ALL_CODES)
+    findings, notes = out.findings, out.notifications
     assert not [n for n in notes if n.level == "error"], notes
     return findings, compare(parse_markers(source), [(f.location.region.start_line, f.slug, f.message) for f in findings])
 

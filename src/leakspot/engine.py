@@ -23,6 +23,25 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
+class FileResult:
+    """What the analysis of one file yields.
+
+    Attributes:
+        findings: the file's findings.
+        notifications: problems met (unreadable, unparseable, partly analysed).
+        lines: number of source lines.
+        shrunk: names of containers this file removes from or clears (``x.cache.clear()``,
+            ``del registry[k]``): facts for the project phase, which drops
+            ``unbounded-module-cache`` findings on containers that another file bounds.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    lines: int = 0
+    shrunk: frozenset[str] = frozenset()
+
+
+@dataclass
 class RunResult:
     """Everything a reporter needs about one run.
 
@@ -41,50 +60,49 @@ class RunResult:
     root: Path = Path(".")
 
 
-def analyze_source(
-    display: str, data: bytes, language: str, codes: frozenset[str]
-) -> tuple[list[Finding], list[Notification], int]:
+def analyze_source(display: str, data: bytes, language: str, codes: frozenset[str]) -> FileResult:
     """Analyse one file's bytes with the rules whose codes are in ``codes``.
 
-    Returns:
-        (findings, notifications, number of lines). Never raises for bad input: a file that
-        cannot be decoded or parsed yields a notification instead.
+    Never raises for bad input: a file that cannot be decoded or parsed yields a notification.
     """
     rules = [r for r in load_rules() if r.code in codes and language in r.languages]
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     if not rules:
-        return [], [], lines
+        return FileResult(lines=lines)
     try:
-        if language == "python":
-            return _python(display, data, rules) + (lines,)
-        return _c(display, data, rules) + (lines,)
+        result = _python(display, data, rules) if language == "python" else _c(display, data, rules)
     except RecursionError:
-        return [], [Notification(display, "nesting too deep to analyse", kind="parse-error")], lines
+        result = FileResult(notifications=[Notification(display, "nesting too deep to analyse", kind="parse-error")])
     except Exception as exc:  # a bug in a check must not lose the run
         note = Notification(
             display, f"internal error while analysing: {type(exc).__name__}: {exc}", kind="internal-error"
         )
-        return [], [note], lines
+        result = FileResult(notifications=[note])
+    result.lines = lines
+    return result
 
 
 def _python(display: str, data: bytes, rules):
     from leakspot.python.checks import run_python_checks
     from leakspot.python.parse import parse_python
 
+    from leakspot.python.checks.unbounded_module_cache import shrunk_names
+
     try:
         module = parse_python(display, data)
     except SyntaxError as exc:
         msg = f"cannot parse: {exc.msg}"
-        return [], [Notification(display, msg, line=exc.lineno or 0, kind="parse-error")]
+        return FileResult(notifications=[Notification(display, msg, line=exc.lineno or 0, kind="parse-error")])
     except (ValueError, UnicodeDecodeError) as exc:
-        return [], [Notification(display, f"cannot decode: {exc}", kind="decode-error")]
-    return run_python_checks(module, rules), []
+        return FileResult(notifications=[Notification(display, f"cannot decode: {exc}", kind="decode-error")])
+    return FileResult(run_python_checks(module, rules), [], 0, shrunk_names(module))
 
 
 def _c(display: str, data: bytes, rules):
     from leakspot.c.checks import run_c_checks
 
-    return run_c_checks(display, data, rules)
+    findings, notes = run_c_checks(display, data, rules)
+    return FileResult(findings, notes)
 
 
 def _analyze_file(f: SourceFile, codes: frozenset[str]):
@@ -93,15 +111,32 @@ def _analyze_file(f: SourceFile, codes: frozenset[str]):
         if size > MAX_FILE_BYTES:
             note = Notification(f.display, f"skipped: {size} bytes is over the {MAX_FILE_BYTES}-byte limit",
                                 level="warning", kind="read-error")
-            return [], [note], 0
+            return FileResult(notifications=[note])
         data = f.path.read_bytes()
     except OSError as exc:
-        return [], [Notification(f.display, f"cannot read: {exc.strerror or exc}", kind="read-error")], 0
+        return FileResult(notifications=[Notification(f.display, f"cannot read: {exc.strerror or exc}", kind="read-error")])
     return analyze_source(f.display, data, f.language, codes)
 
 
 def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str]):
     return [_analyze_file(f, codes) for f in chunk]
+
+
+def _project_phase(files: list[SourceFile], outputs: list[FileResult], findings: list[Finding]) -> list[Finding]:
+    """Cross-file facts: an ``unbounded-module-cache`` finding whose container another file
+    shrinks (``module.cache.clear()``, ``del module.registry[k]``) is dropped."""
+    shrunk_by: dict[str, set[str]] = {}
+    for f, out in zip(files, outputs):
+        for name in out.shrunk:
+            shrunk_by.setdefault(name, set()).add(f.display)
+    kept = []
+    for finding in findings:
+        if finding.slug == "unbounded-module-cache" and finding.key:
+            others = shrunk_by.get(finding.key, set()) - {finding.location.path}
+            if others:
+                continue
+        kept.append(finding)
+    return kept
 
 
 def run(
@@ -134,10 +169,11 @@ def run(
             outputs = [o for chunk_out in pool.map(_analyze_chunk, chunks, [frozen] * len(chunks)) for o in chunk_out]
     else:
         outputs = [_analyze_file(f, frozen) for f in files]
-    for findings, notes, lines in outputs:
-        result.findings.extend(findings)
-        result.notifications.extend(notes)
-        result.lines += lines
+    for out in outputs:
+        result.findings.extend(out.findings)
+        result.notifications.extend(out.notifications)
+        result.lines += out.lines
+    result.findings = _project_phase(files, outputs, result.findings)
     result.files = len(files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))

@@ -65,6 +65,8 @@ class Finding:
         function: name of the enclosing function (used in the fingerprint), or ``""``.
         anchor: normalised source text of the primary line (used in the fingerprint).
         fingerprint: filled in by the engine; stable under edits elsewhere in the file.
+        key: the rule's subject, for cross-file facts (``unbounded-module-cache``: the
+            container's name).
     """
 
     code: str
@@ -76,6 +78,7 @@ class Finding:
     function: str = ""
     anchor: str = ""
     fingerprint: str = ""
+    key: str = ""  # rule-specific subject for the project phase (a container's name)
 
     def sort_key(self) -> tuple:
         """Order findings by path, position, then code, for deterministic output."""

@@ -71,6 +71,7 @@ class PythonCheck:
         node: ast.AST,
         related: list[Location] | None = None,
         flow: list | None = None,
+        key: str = "",
         **fields: str,
     ) -> None:
         """Record a finding at ``node`` with the rule's message template filled from ``fields``."""
@@ -86,6 +87,7 @@ class PythonCheck:
                 flow=flow or [],
                 function=fn.name if fn is not None else "",
                 anchor=line.strip(),
+                key=key,
             )
         )
 

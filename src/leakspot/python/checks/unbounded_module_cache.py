@@ -38,6 +38,10 @@ REGISTRAR_NAME = re.compile(
 )
 #: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
 FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
+#: Calls whose result is new on every call: identities, hashes, formatted text.
+PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", "builtins.repr",
+                                "builtins.format", "builtins.object", "threading.get_ident",
+                                "os.getpid", "itertools.count"})
 IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
 
 
@@ -106,7 +110,7 @@ class UnboundedModuleCache(PythonCheck):
             related = [
                 self.location(s, f"`{c.name}` grows here, in `{f.name}()`") for s, f in c.grows[:5]
             ]
-            self.report(c.node, related=related, what=what, kind=c.kind)
+            self.report(c.node, related=related, key=c.name, what=what, kind=c.kind)
 
     # -- collection ---------------------------------------------------------------------
     def _collect(self, stmt: ast.stmt, owner, out: dict) -> None:
@@ -154,12 +158,58 @@ class UnboundedModuleCache(PythonCheck):
                 continue
             effect = _effect(self, node)
             if effect == "grow":
-                if not import_time and not self._registry_or_bounded_keys(node, fn):
+                if (not import_time and not self._registry_or_bounded_keys(node, fn)
+                        and self._grows_per_call(node, fn)):
                     c.grows.append((self.module.parent(node), fn))
             elif effect == "bound":
                 c.bounded = True
             elif effect == "read":
                 c.reads.add(id(fn))
+
+    def _grows_per_call(self, ref: ast.expr, fn) -> bool:
+        """Is there evidence that this growth adds a new entry on (almost) every call?
+
+        Evidence: it happens inside ``while True``; it appends to a sequence without a
+        membership guard; or its key is per-call data: an identity (``id(x)``, ``self``), a
+        hash, a time, or text formatted at run time (``str(x)``, f-strings, ``%``). A dict or
+        set keyed directly by a parameter is not reported: its domain is unknown, and in real
+        code it is usually finite (types, prefix lengths, command names).
+        """
+        if _in_infinite_loop(self.module, ref, fn):
+            return True
+        p = self.module.parent(ref)
+        if isinstance(p, ast.Attribute) and p.attr in ("append", "appendleft", "extend", "extendleft", "insert"):
+            key, _ = _key_and_value(self.module, ref)
+            return not _guarded_by_membership(self.module, ref, key, fn)
+        if isinstance(p, ast.AugAssign):
+            return True
+        key, _ = _key_and_value(self.module, ref)
+        return key is not None and self._per_call_key(key, fn, 0)
+
+    def _per_call_key(self, key: ast.expr, fn, depth: int) -> bool:
+        if depth > 3:
+            return False
+        if isinstance(key, ast.JoinedStr):
+            return True
+        if isinstance(key, ast.BinOp) and isinstance(key.op, (ast.Mod, ast.Add)) and (
+                isinstance(key.left, ast.Constant) and isinstance(key.left.value, str)):
+            return True
+        if isinstance(key, ast.Tuple):
+            return any(self._per_call_key(e, fn, depth + 1) for e in key.elts)
+        if isinstance(key, ast.Call):
+            name = self.qualified(key.func) or ""
+            if name in PER_CALL_FUNCTIONS or name.split(".")[0] in ("time", "uuid", "datetime"):
+                return True
+            return isinstance(key.func, ast.Attribute) and key.func.attr == "format"
+        if isinstance(key, ast.Name):
+            if key.id == "self":
+                return True
+            for node in _own_nodes(fn):
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name) and node.targets[0].id == key.id
+                        and self._per_call_key(node.value, fn, depth + 1)):
+                    return True
+        return False
 
     def _only_called_at_import(self, fn) -> bool:
         """A module-level function deleted after use, or private and called only at import time."""
@@ -498,3 +548,50 @@ def _default(fn, name: str) -> ast.expr | None:
         if x.arg == name:
             return d
     return None
+
+
+def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> bool:
+    """Is the append under ``if item not in container:`` (set semantics, bounded by the values)?"""
+    if item is None:
+        return False
+    wanted = ast.dump(item)
+    p = mod.parent(ref)
+    while p is not None and p is not fn:
+        if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.ops) == 1 and \
+                isinstance(p.ops[0], ast.NotIn) and ast.dump(p.test.left) == wanted:
+            return True
+        p = mod.parent(p)
+    return False
+
+
+def shrunk_names(mod) -> frozenset[str]:
+    """Names of other modules' containers this module removes from, clears or rebinds
+    (``middleware.log.clear()``, ``del registry.items[k]``, ``mod.cache = {}``, or
+    ``from m import cache`` then ``cache.clear()``): facts that let the project phase see a
+    container bounded in a file other than its own. Only accesses through an imported name
+    count, so ``self.cache.clear()`` says nothing about a module-level ``cache``."""
+    imported = mod.names.aliases
+
+    def through_import(expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in imported:
+            return expr.attr
+        if isinstance(expr, ast.Name) and expr.id in imported:
+            return expr.id
+        return None
+
+    out = set()
+    for node in mod.nodes(ast.Attribute):
+        p = mod.parent(node)
+        if node.attr in SHRINK_METHODS:
+            name = through_import(node.value)
+            if name:
+                out.add(name)
+        name = through_import(node)
+        if name is None:
+            continue
+        if isinstance(p, ast.Subscript) and p.value is node and not isinstance(p.ctx, ast.Load):
+            if isinstance(p.ctx, ast.Del) or isinstance(p.slice, ast.Slice):
+                out.add(name)
+        if isinstance(p, (ast.Assign, ast.AnnAssign)) and node in _targets(p):
+            out.add(name)
+    return frozenset(out)
