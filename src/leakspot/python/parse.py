@@ -39,12 +39,14 @@ class Names:
                     else:
                         top = a.name.split(".")[0]
                         self.aliases[top] = top
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                # relative imports resolve to ".pkg.name": never a stdlib name, but still an import
+                base = "." * node.level + (f"{node.module}." if node.module else "")
                 for a in node.names:
                     if a.name == "*":
                         self.star_import = True  # may shadow any builtin
                     else:
-                        self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                        self.aliases[a.asname or a.name] = f"{base}{a.name}"
         for stmt in tree.body:
             for name in bound_names(stmt):
                 if name not in self.aliases:

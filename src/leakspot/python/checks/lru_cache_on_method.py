@@ -10,6 +10,8 @@ from leakspot.python.parse import FunctionNode
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 #: Decorators after which the function no longer receives an instance as first argument.
 NOT_INSTANCE = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+#: Methods Python calls with the class as first argument.
+IMPLICIT_CLASSMETHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 #: Bases whose instances live as long as the class (members of an Enum), so keeping them is free.
 SINGLETON_BASES = frozenset(
     {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"}
@@ -33,6 +35,8 @@ class LruCacheOnMethod(PythonCheck):
         for stmt in cls.body:
             if not isinstance(stmt, FunctionNode):
                 continue
+            if stmt.name in IMPLICIT_CLASSMETHODS:
+                continue  # receives the class, not an instance
             decorators = [self.qualified(_callee(d)) for d in stmt.decorator_list]
             if any(d in NOT_INSTANCE for d in decorators):
                 continue

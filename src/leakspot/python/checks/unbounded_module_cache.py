@@ -100,7 +100,7 @@ class UnboundedModuleCache(PythonCheck):
             site, fn = c.grows[0]
             where = f"`{fn.name}()` (line {site.lineno})"
             owner = f"class attribute `{c.owner.name}.{c.name}`" if c.owner else f"module-level `{c.name}`"
-            if id(fn) in c.reads:
+            if id(fn) in c.reads and c.kind not in ("list", "deque"):
                 what = f"{owner} is a memoisation cache: {where} adds an entry for every new key"
             else:
                 what = f"{owner} grows in {where}"
@@ -555,8 +555,12 @@ def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> boo
     if item is None:
         return False
     wanted = ast.dump(item)
-    p = mod.parent(ref)
+    container = ast.dump(ref)
+    p, child = mod.parent(ref), ref
     while p is not None and p is not fn:
+        if isinstance(p, (ast.For, ast.AsyncFor)) and ast.dump(p.iter) == container and child in p.orelse:
+            return True  # `for x in c: if ...: break` / `else: c.append(...)`: a search first
+        child = p
         if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.ops) == 1 and \
                 isinstance(p.ops[0], ast.NotIn) and ast.dump(p.test.left) == wanted:
             return True
