@@ -71,6 +71,8 @@ class UnboundedModuleCache(PythonCheck):
     code = "LK101"
 
     def finish(self) -> None:
+        if self.module.path.rsplit("/", 1)[-1] == "setup.py":
+            return  # a build script runs once: nothing it fills outlives it
         tree = self.module.tree
         containers: dict[tuple[str, str], Container] = {}
         for stmt in _module_statements(tree.body):
@@ -84,6 +86,7 @@ class UnboundedModuleCache(PythonCheck):
         instance_attrs = _instance_attributes(self.module)
         self._calls = _module_function_calls(self.module)
         self._deleted = _deleted_at_module_level(tree)
+        self._script = _is_script(self.module)
         # only functions that mention a container's name can grow it
         wanted = {name for _, name in containers}
         mentioned = {}
@@ -211,15 +214,25 @@ class UnboundedModuleCache(PythonCheck):
                     return True
         return False
 
-    def _only_called_at_import(self, fn) -> bool:
-        """A module-level function deleted after use, or private and called only at import time."""
-        if self.module.parent(fn) is not self.module.tree:
+    def _only_called_at_import(self, fn, seen: frozenset = frozenset()) -> bool:
+        """Does this module-level function run only once: deleted after use, or called only
+        from module-level code or from other run-once functions (``main``)? Only private
+        functions qualify, unless the module is a script (``setup.py``, or a top-level
+        ``if __name__ == "__main__":``), which nothing imports."""
+        if self.module.parent(fn) is not self.module.tree or fn.name in seen:
             return False
         if fn.name in self._deleted:
             return True
+        if fn.name in ("main", "_main") and self._script:
+            return True
         calls = self._calls.get(fn.name)
-        return bool(calls) and fn.name.startswith("_") and all(
-            self.module.enclosing_function(c) is None for c in calls)
+        if not calls or not (fn.name.startswith("_") or self._script):
+            return False
+        for c in calls:
+            caller = self.module.enclosing_function(c)
+            if caller is not None and not self._only_called_at_import(caller, seen | {fn.name}):
+                return False
+        return True
 
     def _registry_or_bounded_keys(self, ref: ast.expr, fn) -> bool:
         """Does this growth store a caller's argument (a registry), or use a key from a
@@ -599,3 +612,14 @@ def shrunk_names(mod) -> frozenset[str]:
         if isinstance(p, (ast.Assign, ast.AnnAssign)) and node in _targets(p):
             out.add(name)
     return frozenset(out)
+
+
+def _is_script(mod) -> bool:
+    """A file run as a program, never imported: ``setup.py`` or a ``__main__`` guard."""
+    if mod.path.rsplit("/", 1)[-1] == "setup.py":
+        return True
+    for stmt in mod.tree.body:
+        if (isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare)
+                and isinstance(stmt.test.left, ast.Name) and stmt.test.left.id == "__name__"):
+            return True
+    return False
