@@ -10,6 +10,8 @@ from leakspot.python.parse import FunctionNode
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 #: Decorators after which the function no longer receives an instance as first argument.
 NOT_INSTANCE = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+#: First-parameter names that say the method receives a class (PEP 8, pylint's convention).
+CLASS_ARGUMENT_NAMES = frozenset({"cls", "mcs", "mcls", "metacls", "klass"})
 #: Methods Python calls with the class as first argument.
 IMPLICIT_CLASSMETHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 #: Bases whose instances live as long as the class (members of an Enum), so keeping them is free.
@@ -40,8 +42,11 @@ class LruCacheOnMethod(PythonCheck):
             decorators = [self.qualified(_callee(d)) for d in stmt.decorator_list]
             if any(d in NOT_INSTANCE for d in decorators):
                 continue
-            if not (stmt.args.posonlyargs or stmt.args.args or stmt.args.vararg):
+            positional = stmt.args.posonlyargs + stmt.args.args
+            if not (positional or stmt.args.vararg):
                 continue
+            if positional and positional[0].arg in CLASS_ARGUMENT_NAMES:
+                continue  # `@classproperty`, `classmethod(f)` later: it receives the class
             for node, name in zip(stmt.decorator_list, decorators):
                 if name in CACHE_DECORATORS:
                     bound = _maxsize(node, name)
