@@ -113,3 +113,13 @@ def test_container_cleared_in_another_file_is_not_reported(tmp_path: Path) -> No
     (tmp_path / "tests.py").write_text("import middleware\n\n\ndef setup():\n    middleware.log.clear()\n")
     r = run("check", ".", cwd=tmp_path)
     assert r.returncode == 0, r.stdout
+
+
+def test_columns_are_code_points_and_form_feeds_do_not_shift_lines(tmp_path: Path) -> None:
+    (tmp_path / "u.py").write_text("\f\ndef f(p):\n    é = 1; fh = open(p)\n    return fh.readline()\n",
+                                   encoding="utf-8")
+    (tmp_path / "u.c").write_text('void f(void) { /* é */ char *p = malloc(4); p[0] = 1; }\n', encoding="utf-8")
+    doc = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    by_path = {f["path"]: f for f in doc["findings"]}
+    assert (by_path["u.py"]["line"], by_path["u.py"]["column"]) == (3, 17)
+    assert (by_path["u.c"]["line"], by_path["u.c"]["column"]) == (1, 34)

@@ -106,6 +106,17 @@ class Notification:
     kind: str = "parse-error"
 
 
+def char_column(line: str, byte_offset: int) -> int:
+    """1-based column, in Unicode code points, of a 0-based UTF-8 byte offset into ``line``.
+
+    Parsers (``ast``, tree-sitter) count columns in UTF-8 bytes; SARIF results declare
+    ``columnKind: unicodeCodePoints`` (SARIF 2.1.0 §3.14.17), so non-ASCII lines are converted.
+    """
+    if line.isascii():
+        return byte_offset + 1
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "ignore")) + 1
+
+
 def assign_fingerprints(findings: list[Finding]) -> None:
     """Give each finding a fingerprint that survives edits elsewhere in its file.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass, field
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -200,7 +201,9 @@ def parse_python(path: str, data: bytes) -> PythonModule:
                 parents[id(value)] = node
                 stack.append(value)
     imports = by_type.get(ast.Import, []) + by_type.get(ast.ImportFrom, [])
-    module = PythonModule(path, source, tree, Names(tree, imports), source.splitlines(), parents, by_type)
+    # ast numbers lines at \n, \r\n and \r only (str.splitlines also splits at \f, \x1c...)
+    lines = re.split(r"\r\n|\r|\n", source)
+    module = PythonModule(path, source, tree, Names(tree, imports), lines, parents, by_type)
     return module
 
 

@@ -12,7 +12,7 @@ import pkgutil
 
 from leakspot.c.leaks import Analysis, LeakEvent, Module
 from leakspot.c.parse import families, function_name, functions, parse_c, text
-from leakspot.model import Finding, FlowStep, Location, Notification, Region
+from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
 from leakspot.registry import Rule
 
 C_CHECKS: dict[str, str] = {}  # code -> slug
@@ -28,10 +28,17 @@ def _load_all() -> None:
         importlib.import_module(f"{__name__}.{info.name}")
 
 
-def ts_region(node) -> Region:
-    """1-based region of a tree-sitter node (columns are byte offsets + 1)."""
+def ts_region(node, lines: list[str] | None = None) -> Region:
+    """1-based region of a tree-sitter node; columns in code points when the source ``lines``
+    are given (tree-sitter counts UTF-8 bytes)."""
     (sl, sc), (el, ec) = node.start_point, node.end_point
-    return Region(sl + 1, sc + 1, el + 1, ec + 1)
+    if lines is None:
+        return Region(sl + 1, sc + 1, el + 1, ec + 1)
+
+    def line(n: int) -> str:
+        return lines[n] if 0 <= n < len(lines) else ""
+
+    return Region(sl + 1, char_column(line(sl), sc), el + 1, char_column(line(el), ec))
 
 
 def run_c_checks(display: str, data: bytes, rules: list[Rule]) -> tuple[list[Finding], list[Notification]]:
@@ -42,7 +49,7 @@ def run_c_checks(display: str, data: bytes, rules: list[Rule]) -> tuple[list[Fin
     if not fams:
         return [], []
     tree = parse_c(data)
-    lines = data.decode("utf-8", "replace").splitlines()
+    lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
     findings: list[Finding] = []
     skipped: list[str] = []
     gave_up: list[str] = []
@@ -95,20 +102,20 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
         where_node = cfg_node.ts
         exit_msg = "the result is discarded here"
         detail = "the result is discarded without being released"
-    exit_loc = Location(display, ts_region(where_node), exit_msg)
-    flow = [FlowStep(Location(display, ts_region(site.node), f"{site.family.what} allocated by `{site.callee}()`"), "acquire")]
+    exit_loc = Location(display, ts_region(where_node, lines), exit_msg)
+    flow = [FlowStep(Location(display, ts_region(site.node, lines), f"{site.family.what} allocated by `{site.callee}()`"), "acquire")]
     for node_id, label in an.path(event):
         node = an.cfg.nodes[node_id]
         if node.kind == "cond" and label in ("true", "false"):
-            flow.append(FlowStep(Location(display, ts_region(node.ts), f"`{text(node.ts)}` is {label}"), "branch"))
+            flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"`{text(node.ts)}` is {label}"), "branch"))
         elif node.kind == "stmt" and label in ("case", "no case") and node.ts is not None:
-            flow.append(FlowStep(Location(display, ts_region(node.ts), f"switch on `{text(node.ts)}`"), "branch"))
+            flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"switch on `{text(node.ts)}`"), "branch"))
     flow.append(FlowStep(exit_loc, "exit"))
     line_no = site.node.start_point[0]
     return Finding(
         code=rule.code,
         slug=rule.slug,
-        location=Location(display, ts_region(site.node)),
+        location=Location(display, ts_region(site.node, lines)),
         message=rule.message.format(callee=site.callee, detail=detail),
         related=[exit_loc],
         flow=flow,

@@ -11,7 +11,7 @@ import ast
 import importlib
 import pkgutil
 
-from leakspot.model import Finding, Location, Region
+from leakspot.model import Finding, Location, Region, char_column
 from leakspot.python.parse import FunctionNode, PythonModule, function_locals
 from leakspot.registry import Rule
 
@@ -24,14 +24,21 @@ def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:
     return cls
 
 
-def node_region(node: ast.AST) -> Region:
-    """1-based region of an ast node (ast columns are 0-based UTF-8 byte offsets; close enough
-    for ASCII, and GitHub tolerates the difference elsewhere)."""
+def node_region(node: ast.AST, lines: list[str] | None = None) -> Region:
+    """1-based region of an ast node; columns in code points when the source ``lines`` are given
+    (ast's own columns are 0-based UTF-8 byte offsets)."""
     end_line = getattr(node, "end_lineno", None) or node.lineno
     end_col = getattr(node, "end_col_offset", None)
     if end_col is None:
         end_col = node.col_offset + 1
-    return Region(node.lineno, node.col_offset + 1, end_line, end_col + 1)
+    if lines is None:
+        return Region(node.lineno, node.col_offset + 1, end_line, end_col + 1)
+
+    def line(n: int) -> str:
+        return lines[n - 1] if 0 < n <= len(lines) else ""
+
+    return Region(node.lineno, char_column(line(node.lineno), node.col_offset),
+                  end_line, char_column(line(end_line), end_col))
 
 
 class PythonCheck:
@@ -81,7 +88,7 @@ class PythonCheck:
             Finding(
                 code=self.rule.code,
                 slug=self.rule.slug,
-                location=Location(self.module.path, node_region(node)),
+                location=Location(self.module.path, node_region(node, self.module.lines)),
                 message=self.rule.message.format(**fields),
                 related=related or [],
                 flow=flow or [],
@@ -93,7 +100,7 @@ class PythonCheck:
 
     def location(self, node: ast.AST, message: str) -> Location:
         """A related location at ``node`` in this file."""
-        return Location(self.module.path, node_region(node), message)
+        return Location(self.module.path, node_region(node, self.module.lines), message)
 
     def finish(self) -> None:
         """Called once after the traversal, for checks that reason over the whole module."""
