@@ -123,3 +123,14 @@ def test_columns_are_code_points_and_form_feeds_do_not_shift_lines(tmp_path: Pat
     by_path = {f["path"]: f for f in doc["findings"]}
     assert (by_path["u.py"]["line"], by_path["u.py"]["column"]) == (3, 17)
     assert (by_path["u.c"]["line"], by_path["u.c"]["column"]) == (1, 34)
+
+
+def test_partly_parsed_c_is_a_warning_counted_unless_verbose(tmp_path: Path) -> None:
+    (tmp_path / "m.c").write_text("int f(void) { char *p = malloc(4); WEIRD_MACRO(p) { x } ; return 0; }\n"
+                                  "int g(void) { char *q = malloc(4); return 0; }\n")
+    r = run("check", ".", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr  # g's leak is found; a warning is not an error
+    assert "m.c:2:" in r.stdout
+    assert "1 file analysed in part" in r.stderr
+    r = run("check", ".", "--verbose", cwd=tmp_path)
+    assert "m.c: 1 function(s) not analysed" in r.stderr

@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("check", help="analyse files and directories (default: .)")
-    c.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
+    c.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH",
+                   help="files or directories to check (default: .)")
     c.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     c.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
     c.add_argument("--select", action="append", metavar="RULES",
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--category", default="leakspot",
                    help="SARIF automationDetails.id (one set of GitHub alerts per category)")
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
+    c.add_argument("--verbose", "-v", action="store_true",
+                   help="list every warning (e.g. functions tree-sitter could not parse), not a count")
     c.add_argument("--root", type=Path, default=None,
                    help="directory that reported paths are relative to (default: current directory)")
 
@@ -108,7 +111,7 @@ def _check(args) -> int:
         args.output.write_text(report, encoding="utf-8")
     else:
         sys.stdout.write(report)
-    sys.stderr.write(notifications(result))
+    sys.stderr.write(notifications(result, verbose=args.verbose))
     if any(n.level == "error" for n in result.notifications):
         return EXIT_ERROR
     if result.findings and not args.exit_zero:

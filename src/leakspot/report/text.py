@@ -40,10 +40,16 @@ def render(result: RunResult, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def notifications(result: RunResult) -> str:
-    """Problems met during the run, one per line, for stderr."""
+def notifications(result: RunResult, verbose: bool = False) -> str:
+    """Problems met during the run, for stderr: every error, and the warnings (files analysed in
+    part) one per line with ``verbose``, else counted in one line."""
     lines = []
+    warnings = []
     for x in result.notifications:
         where = f"{x.path}:{x.line}" if x.line else x.path
-        lines.append(f"leakspot: {x.level}: {where}: {x.message}")
+        line = f"leakspot: {x.level}: {where}: {x.message}"
+        (warnings if x.level == "warning" and not verbose else lines).append(line)
+    if warnings:
+        lines.append(f"leakspot: {len(warnings)} file{'s' if len(warnings) != 1 else ''} analysed in part "
+                     "(some functions could not be parsed); --verbose lists them")
     return "\n".join(lines) + ("\n" if lines else "")
