@@ -87,3 +87,22 @@ def test_validate_sarif_tool(tmp_path: Path) -> None:
         env = dict(os.environ, PYTHON=sys.executable)
         r = subprocess.run([str(VALIDATOR), str(out)], capture_output=True, text=True, env=env)
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_suppressed_findings_left_out_unless_asked(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "def f(p):\n    fh = open(p)  # leakspot: ignore[open-without-close] -- closed by atexit\n    print(fh)\n"
+        "def g(p):\n    fh = open(p)\n    print(fh)\n")
+    log = sarif_for(["."], tmp_path, tmp_path / "a.sarif")
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in log["runs"][0]["results"]] == [5]
+    out = tmp_path / "b.sarif"
+    subprocess.run([sys.executable, "-m", "leakspot", "check", ".", "--format", "sarif", "-o", str(out),
+                    "--report-suppressed"], cwd=tmp_path, capture_output=True)
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    assert len(results) == 2
+    assert results[0]["suppressions"] == [{"kind": "inSource", "justification": "closed by atexit"}]
+    assert "suppressions" not in results[1]
+    if VALIDATOR.exists() and shutil.which("npm"):
+        env = dict(os.environ, PYTHON=sys.executable)
+        r = subprocess.run([str(VALIDATOR), str(out)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")
     c.add_argument("--exclude", action="append", metavar="GLOB",
                    help="gitignore-style pattern of paths to skip (repeatable)")
+    c.add_argument("--report-suppressed", action="store_true",
+                   help="SARIF: include findings suppressed in source, with their justification")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     c.add_argument("--category", default="leakspot",
                    help="SARIF automationDetails.id (one set of GitHub alerts per category)")
@@ -72,7 +74,7 @@ def _rules() -> int:
     rules = load_rules()
     width = max(len(r.slug) for r in rules)
     for r in rules:
-        print(f"{r.code}  {r.slug:<{width}}  {r.languages[0]:<6}  {r.severity:<7}  {r.summary}")
+        print(f"{r.code}  {r.slug:<{width}}  {','.join(r.languages):<8}  {r.severity:<7}  {r.summary}")
     return EXIT_CLEAN
 
 
@@ -104,7 +106,7 @@ def _check(args) -> int:
     if args.format == "sarif":
         from leakspot.report.sarif import render
 
-        report = render(result, category=args.category)
+        report = render(result, category=args.category, report_suppressed=args.report_suppressed)
     else:
         report = get_reporter(args.format)(result)
     if args.output:

@@ -20,7 +20,7 @@ def rules_table() -> str:
     rows = ["| Code | Rule | Language | Severity | CWE | What it finds |", "|---|---|---|---|---|---|"]
     for r in load_rules():
         cwe = ", ".join(f"CWE-{c}" for c in r.cwe)
-        rows.append(f"| {r.code} | [`{r.slug}`](rules/{r.languages[0]}/{r.slug}.md) | {r.languages[0]} "
+        rows.append(f"| {r.code} | [`{r.slug}`](rules/{r.folder}/{r.slug}.md) | {', '.join(r.languages)} "
                     f"| {r.severity} | {cwe} | {r.summary} |")
     return "\n".join(rows)
 

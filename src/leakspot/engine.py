@@ -9,6 +9,7 @@ stops the run or loses other files' findings. Analysed code is never imported or
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class FileResult:
         findings: the file's findings.
         notifications: problems met (unreadable, unparseable, partly analysed).
         lines: number of source lines.
+        suppressed: findings silenced by a suppression comment (with their justification).
         shrunk: names of containers this file removes from or clears (``x.cache.clear()``,
             ``del registry[k]``): facts for the project phase, which drops
             ``unbounded-module-cache`` findings on containers that another file bounds.
@@ -39,6 +41,7 @@ class FileResult:
     notifications: list[Notification] = field(default_factory=list)
     lines: int = 0
     shrunk: frozenset[str] = frozenset()
+    suppressed: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class RunResult:
     Attributes:
         findings: sorted findings with fingerprints.
         notifications: problems met (unreadable/unparseable files), sorted by path.
+        suppressed: findings silenced in source, sorted, with fingerprints.
         files: number of files analysed (including those that failed).
         lines: total source lines read.
         root: the directory paths are relative to.
@@ -55,6 +59,7 @@ class RunResult:
 
     findings: list[Finding] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
     files: int = 0
     lines: int = 0
     root: Path = Path(".")
@@ -79,6 +84,13 @@ def analyze_source(display: str, data: bytes, language: str, codes: frozenset[st
         )
         result = FileResult(notifications=[note])
     result.lines = lines
+    if result.findings or b"leakspot:" in data:
+        from leakspot.suppression import apply_suppressions
+
+        text = data.decode("utf-8", "replace")
+        kept, suppressed, extra = apply_suppressions(display, re.split(r"\r\n|\r|\n", text), result.findings, codes)
+        result.findings = kept + extra
+        result.suppressed = suppressed
     return result
 
 
@@ -172,10 +184,12 @@ def run(
     for out in outputs:
         result.findings.extend(out.findings)
         result.notifications.extend(out.notifications)
+        result.suppressed.extend(out.suppressed)
         result.lines += out.lines
     result.findings = _project_phase(files, outputs, result.findings)
     result.files = len(files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))
-    assign_fingerprints(result.findings)
+    result.suppressed.sort(key=Finding.sort_key)
+    assign_fingerprints(result.findings + result.suppressed)
     return result

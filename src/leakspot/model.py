@@ -79,6 +79,7 @@ class Finding:
     anchor: str = ""
     fingerprint: str = ""
     key: str = ""  # rule-specific subject for the project phase (a container's name)
+    suppression: str | None = None  # the justification, when suppressed in source
 
     def sort_key(self) -> tuple:
         """Order findings by path, position, then code, for deterministic output."""

@@ -78,7 +78,12 @@ class Rule:
     @property
     def help_uri(self) -> str:
         """URL of the rule's document."""
-        return DOCS_URL.format(language=self.languages[0], slug=self.slug)
+        return DOCS_URL.format(language=self.folder, slug=self.slug)
+
+    @property
+    def folder(self) -> str:
+        """The folder of ``rules/`` holding the document: a language, or ``leakspot``."""
+        return self.path.parent.name
 
     @property
     def body(self) -> str:

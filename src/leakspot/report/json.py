@@ -4,7 +4,7 @@ Shape::
 
     {"version": 1,
      "tool": {"name": "leakspot", "version": "0.1.0"},
-     "summary": {"files": int, "lines": int, "findings": int, "errors": int},
+     "summary": {"files": int, "lines": int, "findings": int, "suppressed": int, "errors": int},
      "findings": [{"code", "slug", "path", "line", "column", "end_line", "end_column",
                    "message", "function", "fingerprint",
                    "related": [{"path", "line", "column", "message"}],
@@ -37,6 +37,7 @@ def render(result: RunResult) -> str:
             "files": result.files,
             "lines": result.lines,
             "findings": len(result.findings),
+            "suppressed": len(result.suppressed),
             "errors": sum(1 for n in result.notifications if n.level == "error"),
         },
         "findings": [

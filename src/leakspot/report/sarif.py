@@ -27,7 +27,7 @@ SECURITY_SEVERITY = {"error": "7.5", "warning": "5.3", "note": "3.1"}
 
 def rule_descriptor(rule: Rule) -> dict:
     """The SARIF ``reportingDescriptor`` of a rule, generated from its document."""
-    tags = ["leak", rule.languages[0]] + [f"external/cwe/cwe-{c}" for c in rule.cwe]
+    tags = ["leak", *rule.languages] + [f"external/cwe/cwe-{c}" for c in rule.cwe]
     props = {
         "tags": tags,
         "precision": {"high": "high", "medium": "medium", "low": "low"}[rule.confidence],
@@ -81,17 +81,21 @@ def _notification(n: Notification) -> dict:
     return out
 
 
-def to_sarif(result: RunResult, category: str = "leakspot") -> dict:
+def to_sarif(result: RunResult, category: str = "leakspot", report_suppressed: bool = False) -> dict:
     """The SARIF log as a dict.
 
     Args:
         result: the run.
         category: ``automationDetails.id`` prefix; GitHub keeps one set of alerts per category.
+        report_suppressed: also write suppressed findings, each with ``suppressions`` (§3.27.23,
+            kind ``inSource`` with the justification). Off by default: GitHub code scanning
+            opens suppressed results as alerts anyway.
     """
     rules = list(load_rules())
     index = {r.code: i for i, r in enumerate(rules)}
     results = []
-    for f in result.findings:
+    shown = result.findings + (result.suppressed if report_suppressed else [])
+    for f in sorted(shown, key=lambda f: f.sort_key()):
         rule = rules[index[f.code]]
         res = {
             "ruleId": f.code,
@@ -101,6 +105,8 @@ def to_sarif(result: RunResult, category: str = "leakspot") -> dict:
             "locations": [_location(f.location)],
             "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         }
+        if f.suppression is not None:
+            res["suppressions"] = [{"kind": "inSource", "justification": f.suppression}]
         if f.related:
             res["relatedLocations"] = [_location(loc, i + 1) for i, loc in enumerate(f.related)]
         if f.flow:
@@ -139,6 +145,6 @@ def to_sarif(result: RunResult, category: str = "leakspot") -> dict:
     }
 
 
-def render(result: RunResult, category: str = "leakspot") -> str:
+def render(result: RunResult, category: str = "leakspot", report_suppressed: bool = False) -> str:
     """The SARIF log as JSON text with a trailing newline."""
-    return json.dumps(to_sarif(result, category), indent=2) + "\n"
+    return json.dumps(to_sarif(result, category, report_suppressed), indent=2) + "\n"

@@ -34,6 +34,8 @@ def render(result: RunResult, color: bool = False) -> str:
         f"Found {n} finding{'s' if n != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
         f" ({result.lines} lines)."
     )
+    if result.suppressed:
+        summary += f" {len(result.suppressed)} suppressed in source."
     if errors:
         summary += f" {errors} file{'s' if errors != 1 else ''} could not be analysed."
     out.append(summary)
