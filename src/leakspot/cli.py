@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")
     c.add_argument("--exclude", action="append", metavar="GLOB",
                    help="gitignore-style pattern of paths to skip (repeatable)")
+    c.add_argument("--baseline", type=Path, metavar="FILE",
+                   help="report only findings that are not in this baseline file")
+    c.add_argument("--write-baseline", type=Path, metavar="FILE",
+                   help="record the current findings in FILE (then exit 0)")
     c.add_argument("--report-suppressed", action="store_true",
                    help="SARIF: include findings suppressed in source, with their justification")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -101,8 +105,24 @@ def _check(args) -> int:
     except ValueError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    from leakspot.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+
+    entries = None
+    if args.baseline:
+        try:
+            entries = load_baseline(args.baseline)
+        except BaselineError as exc:
+            print(f"leakspot: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     root = args.root or Path.cwd()
     result = engine.run(args.paths, codes, root=root, exclude=_split(args.exclude), jobs=args.jobs)
+    if args.write_baseline:
+        n = write_baseline(result, args.write_baseline)
+        print(f"leakspot: wrote {n} finding{'s' if n != 1 else ''} to {args.write_baseline}", file=sys.stderr)
+        sys.stderr.write(notifications(result, verbose=args.verbose))
+        return EXIT_ERROR if any(x.level == "error" for x in result.notifications) else EXIT_CLEAN
+    if entries is not None:
+        apply_baseline(result, entries)
     if args.format == "sarif":
         from leakspot.report.sarif import render
 

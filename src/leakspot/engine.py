@@ -55,6 +55,8 @@ class RunResult:
         files: number of files analysed (including those that failed).
         lines: total source lines read.
         root: the directory paths are relative to.
+        baselined: findings matched by the ``--baseline`` file (moved to ``suppressed``).
+        stale_baseline: baseline entries that matched no finding.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -63,6 +65,8 @@ class RunResult:
     files: int = 0
     lines: int = 0
     root: Path = Path(".")
+    baselined: int = 0
+    stale_baseline: int = 0
 
 
 def analyze_source(display: str, data: bytes, language: str, codes: frozenset[str]) -> FileResult:

@@ -79,7 +79,8 @@ class Finding:
     anchor: str = ""
     fingerprint: str = ""
     key: str = ""  # rule-specific subject for the project phase (a container's name)
-    suppression: str | None = None  # the justification, when suppressed in source
+    suppression: str | None = None  # the justification, when suppressed
+    suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
 
     def sort_key(self) -> tuple:
         """Order findings by path, position, then code, for deterministic output."""

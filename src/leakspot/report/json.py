@@ -4,7 +4,8 @@ Shape::
 
     {"version": 1,
      "tool": {"name": "leakspot", "version": "0.1.0"},
-     "summary": {"files": int, "lines": int, "findings": int, "suppressed": int, "errors": int},
+     "summary": {"files": int, "lines": int, "findings": int, "suppressed": int,
+                 "baselined": int, "stale_baseline": int, "errors": int},
      "findings": [{"code", "slug", "path", "line", "column", "end_line", "end_column",
                    "message", "function", "fingerprint",
                    "related": [{"path", "line", "column", "message"}],
@@ -38,6 +39,8 @@ def render(result: RunResult) -> str:
             "lines": result.lines,
             "findings": len(result.findings),
             "suppressed": len(result.suppressed),
+            "baselined": result.baselined,
+            "stale_baseline": result.stale_baseline,
             "errors": sum(1 for n in result.notifications if n.level == "error"),
         },
         "findings": [

@@ -106,7 +106,7 @@ def to_sarif(result: RunResult, category: str = "leakspot", report_suppressed: b
             "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         }
         if f.suppression is not None:
-            res["suppressions"] = [{"kind": "inSource", "justification": f.suppression}]
+            res["suppressions"] = [{"kind": f.suppression_kind, "justification": f.suppression}]
         if f.related:
             res["relatedLocations"] = [_location(loc, i + 1) for i, loc in enumerate(f.related)]
         if f.flow:

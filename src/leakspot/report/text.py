@@ -34,8 +34,14 @@ def render(result: RunResult, color: bool = False) -> str:
         f"Found {n} finding{'s' if n != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
         f" ({result.lines} lines)."
     )
-    if result.suppressed:
-        summary += f" {len(result.suppressed)} suppressed in source."
+    in_source = len(result.suppressed) - result.baselined
+    if in_source:
+        summary += f" {in_source} suppressed in source."
+    if result.baselined:
+        summary += f" {result.baselined} in the baseline."
+    if result.stale_baseline:
+        summary += (f" {result.stale_baseline} baseline entr{'ies' if result.stale_baseline != 1 else 'y'}"
+                    " no longer match (refresh with --write-baseline).")
     if errors:
         summary += f" {errors} file{'s' if errors != 1 else ''} could not be analysed."
     out.append(summary)
