@@ -134,3 +134,15 @@ def test_partly_parsed_c_is_a_warning_counted_unless_verbose(tmp_path: Path) -> 
     assert "1 file analysed in part" in r.stderr
     r = run("check", ".", "--verbose", cwd=tmp_path)
     assert "m.c: 1 function(s) not analysed" in r.stderr
+
+
+def test_github_annotations_and_fail_on(tmp_path: Path) -> None:
+    (tmp_path / "a,b.py").write_text(LEAKY_PY)
+    r = run("check", ".", "--format", "github", cwd=tmp_path)
+    assert r.returncode == 1
+    line = r.stdout.splitlines()[0]
+    assert line.startswith("::warning file=a%2Cb.py,line=2,col=10,endLine=2,endColumn=17,title=LK103 open-without-close::")
+    assert "open-without-close.md)" in line
+    # the rule is a warning: failing only on errors lets it pass
+    assert run("check", ".", "--fail-on", "error", cwd=tmp_path).returncode == 0
+    assert run("check", ".", "--fail-on", "warning", cwd=tmp_path).returncode == 1

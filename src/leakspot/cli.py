@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--report-suppressed", action="store_true",
                    help="SARIF: include findings suppressed in source, with their justification")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    c.add_argument("--fail-on", choices=("error", "warning", "note"), default="note",
+                   help="exit 1 only for findings of this severity or worse (default: note, i.e. any)")
     c.add_argument("--category", default="leakspot",
                    help="SARIF automationDetails.id (one set of GitHub alerts per category)")
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
@@ -136,6 +138,10 @@ def _check(args) -> int:
     sys.stderr.write(notifications(result, verbose=args.verbose))
     if any(n.level == "error" for n in result.notifications):
         return EXIT_ERROR
-    if result.findings and not args.exit_zero:
+    from leakspot.registry import find_rule
+
+    rank = {"note": 0, "warning": 1, "error": 2}
+    failing = [f for f in result.findings if rank[find_rule(f.code).severity] >= rank[args.fail_on]]
+    if failing and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN

@@ -13,10 +13,10 @@ def get_reporter(name: str) -> Callable[[RunResult], str]:
     Raises:
         KeyError: unknown format.
     """
+    from leakspot.report import github, sarif, text
     from leakspot.report import json as json_report
-    from leakspot.report import sarif, text
 
-    return {"text": text.render, "json": json_report.render, "sarif": sarif.render}[name]
+    return {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render}[name]
 
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github")
