@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")
     c.add_argument("--exclude", action="append", metavar="GLOB",
                    help="gitignore-style pattern of paths to skip (repeatable)")
+    c.add_argument("--diff", metavar="BASE_REF",
+                   help="report only findings introduced since this git ref (e.g. origin/main)")
     c.add_argument("--baseline", type=Path, metavar="FILE",
                    help="report only findings that are not in this baseline file")
     c.add_argument("--write-baseline", type=Path, metavar="FILE",
@@ -125,6 +127,14 @@ def _check(args) -> int:
         return EXIT_ERROR if any(x.level == "error" for x in result.notifications) else EXIT_CLEAN
     if entries is not None:
         apply_baseline(result, entries)
+    if args.diff:
+        from leakspot.diff import DiffError, keep_new_findings
+
+        try:
+            keep_new_findings(result, args.diff, frozenset(codes))
+        except DiffError as exc:
+            print(f"leakspot: --diff {args.diff}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if args.format == "sarif":
         from leakspot.report.sarif import render
 
