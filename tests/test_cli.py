@@ -146,3 +146,20 @@ def test_github_annotations_and_fail_on(tmp_path: Path) -> None:
     # the rule is a warning: failing only on errors lets it pass
     assert run("check", ".", "--fail-on", "error", cwd=tmp_path).returncode == 0
     assert run("check", ".", "--fail-on", "warning", cwd=tmp_path).returncode == 1
+
+
+def test_junit_and_gitlab_formats(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "leaky.py").write_text(LEAKY_PY)
+    (tmp_path / "clean.py").write_text(CLEAN_PY)
+    r = run("check", ".", "--format", "junit", cwd=tmp_path)
+    suite = ET.fromstring(r.stdout)
+    assert suite.get("failures") == "1"
+    case = suite.find("testcase")
+    assert case.get("name") == "leaky.py" and "LK103" in case.find("failure").get("type")
+    r = run("check", ".", "--format", "gitlab", cwd=tmp_path)
+    issues = json.loads(r.stdout)
+    assert len(issues) == 1 and issues[0]["check_name"] == "open-without-close"
+    assert issues[0]["location"] == {"path": "leaky.py", "lines": {"begin": 2}}
+    assert issues[0]["severity"] == "major" and len(issues[0]["fingerprint"]) == 32

@@ -13,10 +13,11 @@ def get_reporter(name: str) -> Callable[[RunResult], str]:
     Raises:
         KeyError: unknown format.
     """
-    from leakspot.report import github, sarif, text
+    from leakspot.report import github, gitlab, junit, sarif, text
     from leakspot.report import json as json_report
 
-    return {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render}[name]
+    return {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render,
+            "junit": junit.render, "gitlab": gitlab.render}[name]
 
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
