@@ -41,8 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--report-suppressed", action="store_true",
                    help="SARIF: include findings suppressed in source, with their justification")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    c.add_argument("--fail-on", choices=("error", "warning", "note"), default="note",
+    c.add_argument("--fail-on", choices=("error", "warning", "note"), default=None,
                    help="exit 1 only for findings of this severity or worse (default: note, i.e. any)")
+    c.add_argument("--config", type=Path, metavar="FILE",
+                   help="read this leakspot.toml or pyproject.toml instead of searching for one")
+    c.add_argument("--isolated", action="store_true", help="ignore configuration files")
     c.add_argument("--category", default="leakspot",
                    help="SARIF automationDetails.id (one set of GitHub alerts per category)")
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
@@ -104,8 +107,19 @@ def _check(args) -> int:
     from leakspot.report import get_reporter
     from leakspot.report.text import notifications
 
+    from leakspot.config import ConfigError, find_config, load_settings
+
+    root = args.root or Path.cwd()
     try:
-        codes = select_rules(_split(args.select), _split(args.ignore))
+        settings = load_settings(args.config if args.config else None if args.isolated else find_config(root))
+    except ConfigError as exc:
+        print(f"leakspot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    # the command line's --select replaces the configuration's; --ignore adds to it
+    select = _split(args.select) or (list(settings.select) if settings.select is not None else None)
+    ignore = (list(settings.ignore or ()) + (_split(args.ignore) or [])) or None
+    try:
+        codes = select_rules(select, ignore)
     except ValueError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -118,8 +132,8 @@ def _check(args) -> int:
         except BaselineError as exc:
             print(f"leakspot: {exc}", file=sys.stderr)
             return EXIT_ERROR
-    root = args.root or Path.cwd()
-    result = engine.run(args.paths, codes, root=root, exclude=_split(args.exclude), jobs=args.jobs)
+    exclude = list(settings.exclude) + (_split(args.exclude) or [])
+    result = engine.run(args.paths, codes, root=root, exclude=exclude, jobs=args.jobs, settings=settings)
     if args.write_baseline:
         n = write_baseline(result, args.write_baseline)
         print(f"leakspot: wrote {n} finding{'s' if n != 1 else ''} to {args.write_baseline}", file=sys.stderr)
@@ -131,7 +145,7 @@ def _check(args) -> int:
         from leakspot.diff import DiffError, keep_new_findings
 
         try:
-            keep_new_findings(result, args.diff, frozenset(codes))
+            keep_new_findings(result, args.diff, frozenset(codes), settings)
         except DiffError as exc:
             print(f"leakspot: --diff {args.diff}: {exc}", file=sys.stderr)
             return EXIT_ERROR
@@ -151,7 +165,8 @@ def _check(args) -> int:
     from leakspot.registry import find_rule
 
     rank = {"note": 0, "warning": 1, "error": 2}
-    failing = [f for f in result.findings if rank[find_rule(f.code).severity] >= rank[args.fail_on]]
+    fail_on = args.fail_on or settings.fail_on
+    failing = [f for f in result.findings if rank[find_rule(f.code).severity] >= rank[fail_on]]
     if failing and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN

@@ -13,6 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from leakspot.config import DEFAULT, Settings
 from leakspot.discover import language_of
 from leakspot.engine import RunResult, analyze_source
 from leakspot.model import assign_fingerprints
@@ -53,7 +54,7 @@ def changed_files(base: str, root: Path) -> tuple[Path, dict[str, str | None]]:
     return top, out
 
 
-def keep_new_findings(result: RunResult, base: str, codes: frozenset[str]) -> int:
+def keep_new_findings(result: RunResult, base: str, codes: frozenset[str], settings: Settings = DEFAULT) -> int:
     """Drop findings that are not new since ``base``; return how many were dropped.
 
     Raises:
@@ -66,7 +67,7 @@ def keep_new_findings(result: RunResult, base: str, codes: frozenset[str]) -> in
         if rel is None or language is None:
             continue
         old = _git(["show", f"{base}:{rel}"], top)
-        before = analyze_source(display, old, language, codes).findings
+        before = analyze_source(display, old, language, codes, settings).findings
         assign_fingerprints(before)
         base_prints.update(f.fingerprint for f in before)
     kept = [f for f in result.findings if f.location.path in changed and f.fingerprint not in base_prints]

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakspot.config import DEFAULT, Settings
 from leakspot.discover import SourceFile, discover
 from leakspot.model import Finding, Notification, assign_fingerprints
 from leakspot.registry import load_rules
@@ -69,8 +70,10 @@ class RunResult:
     stale_baseline: int = 0
 
 
-def analyze_source(display: str, data: bytes, language: str, codes: frozenset[str]) -> FileResult:
-    """Analyse one file's bytes with the rules whose codes are in ``codes``.
+def analyze_source(
+    display: str, data: bytes, language: str, codes: frozenset[str], settings: Settings = DEFAULT
+) -> FileResult:
+    """Analyse one file's bytes with the rules whose codes are in ``codes``, configured by ``settings``.
 
     Never raises for bad input: a file that cannot be decoded or parsed yields a notification.
     """
@@ -79,7 +82,8 @@ def analyze_source(display: str, data: bytes, language: str, codes: frozenset[st
     if not rules:
         return FileResult(lines=lines)
     try:
-        result = _python(display, data, rules) if language == "python" else _c(display, data, rules)
+        result = (_python(display, data, rules, settings) if language == "python"
+                  else _c(display, data, rules, settings))
     except RecursionError:
         result = FileResult(notifications=[Notification(display, "nesting too deep to analyse", kind="parse-error")])
     except Exception as exc:  # a bug in a check must not lose the run
@@ -98,7 +102,7 @@ def analyze_source(display: str, data: bytes, language: str, codes: frozenset[st
     return result
 
 
-def _python(display: str, data: bytes, rules):
+def _python(display: str, data: bytes, rules, settings: Settings):
     from leakspot.python.checks import run_python_checks
     from leakspot.python.parse import parse_python
 
@@ -111,17 +115,17 @@ def _python(display: str, data: bytes, rules):
         return FileResult(notifications=[Notification(display, msg, line=exc.lineno or 0, kind="parse-error")])
     except (ValueError, UnicodeDecodeError) as exc:
         return FileResult(notifications=[Notification(display, f"cannot decode: {exc}", kind="decode-error")])
-    return FileResult(run_python_checks(module, rules), [], 0, shrunk_names(module))
+    return FileResult(run_python_checks(module, rules, settings), [], 0, shrunk_names(module))
 
 
-def _c(display: str, data: bytes, rules):
+def _c(display: str, data: bytes, rules, settings: Settings):
     from leakspot.c.checks import run_c_checks
 
-    findings, notes = run_c_checks(display, data, rules)
+    findings, notes = run_c_checks(display, data, rules, settings)
     return FileResult(findings, notes)
 
 
-def _analyze_file(f: SourceFile, codes: frozenset[str]):
+def _analyze_file(f: SourceFile, codes: frozenset[str], settings: Settings = DEFAULT, root: Path = Path(".")):
     try:
         size = f.path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -131,11 +135,12 @@ def _analyze_file(f: SourceFile, codes: frozenset[str]):
         data = f.path.read_bytes()
     except OSError as exc:
         return FileResult(notifications=[Notification(f.display, f"cannot read: {exc.strerror or exc}", kind="read-error")])
-    return analyze_source(f.display, data, f.language, codes)
+    codes = codes - settings.ignored_for(f.display, root)
+    return analyze_source(f.display, data, f.language, codes, settings)
 
 
-def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str]):
-    return [_analyze_file(f, codes) for f in chunk]
+def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str], settings: Settings, root: Path):
+    return [_analyze_file(f, codes, settings, root) for f in chunk]
 
 
 def _project_phase(files: list[SourceFile], outputs: list[FileResult], findings: list[Finding]) -> list[Finding]:
@@ -161,6 +166,7 @@ def run(
     root: Path | None = None,
     exclude: list[str] | None = None,
     jobs: int | None = None,
+    settings: Settings = DEFAULT,
 ) -> RunResult:
     """Discover files under ``paths`` and analyse them.
 
@@ -170,6 +176,7 @@ def run(
         root: directory that reported paths are relative to (default: the cwd).
         exclude: extra gitignore-style exclude patterns.
         jobs: worker processes (default: the CPU count; 1 disables the pool).
+        settings: the configuration (per-file ignores, rule options, extra allocators).
     """
     root = root or Path.cwd()
     files, missing = discover(paths, root, exclude)
@@ -182,9 +189,11 @@ def run(
         size = max(1, min(32, len(files) // (jobs * 8)))
         chunks = [files[i : i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            outputs = [o for chunk_out in pool.map(_analyze_chunk, chunks, [frozen] * len(chunks)) for o in chunk_out]
+            n = len(chunks)
+            outputs = [o for chunk_out in pool.map(_analyze_chunk, chunks, [frozen] * n, [settings] * n, [root] * n)
+                       for o in chunk_out]
     else:
-        outputs = [_analyze_file(f, frozen) for f in files]
+        outputs = [_analyze_file(f, frozen, settings, root) for f in files]
     for out in outputs:
         result.findings.extend(out.findings)
         result.notifications.extend(out.notifications)

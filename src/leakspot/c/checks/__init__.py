@@ -11,7 +11,8 @@ import importlib
 import pkgutil
 
 from leakspot.c.leaks import Analysis, LeakEvent, Module
-from leakspot.c.parse import families, function_name, functions, parse_c, text
+from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
+from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
 from leakspot.registry import Rule
 
@@ -41,11 +42,20 @@ def ts_region(node, lines: list[str] | None = None) -> Region:
     return Region(sl + 1, char_column(line(sl), sc), el + 1, char_column(line(el), ec))
 
 
-def run_c_checks(display: str, data: bytes, rules: list[Rule]) -> tuple[list[Finding], list[Notification]]:
-    """Analyse one C file with the enabled C ``rules``; return findings and notifications."""
+def run_c_checks(
+    display: str, data: bytes, rules: list[Rule], settings: Settings = DEFAULT
+) -> tuple[list[Finding], list[Notification]]:
+    """Analyse one C file with the enabled C ``rules``; return findings and notifications.
+
+    ``settings.allocators`` adds the user's allocator/deallocator pairs to the memory family.
+    """
     _load_all()
     by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
     fams = [f for f in families() if f.rule in by_slug]
+    if settings.allocators and "malloc-without-free" in by_slug:
+        fams.append(Family("user", "malloc-without-free", "memory",
+                           frozenset(a for a, _ in settings.allocators),
+                           frozenset(d for _, d in settings.allocators), frozenset()))
     if not fams:
         return [], []
     tree = parse_c(data)

@@ -11,6 +11,7 @@ import ast
 import importlib
 import pkgutil
 
+from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, Location, Region, char_column
 from leakspot.python.parse import FunctionNode, PythonModule, function_locals
 from leakspot.registry import Rule
@@ -48,13 +49,15 @@ class PythonCheck:
         code: the rule code this check implements.
         module: the file being checked.
         rule: the rule's document metadata.
+        settings: the run's configuration (per-rule options).
         findings: what the check reported.
     """
 
     code = ""
 
-    def __init__(self, module: PythonModule, rule: Rule) -> None:
+    def __init__(self, module: PythonModule, rule: Rule, settings: Settings = DEFAULT) -> None:
         self.module = module
+        self.settings = settings
         self.names = module.names
         self.rule = rule
         self.findings: list[Finding] = []
@@ -111,10 +114,10 @@ def _load_all() -> None:
         importlib.import_module(f"{__name__}.{info.name}")
 
 
-def run_python_checks(module: PythonModule, rules: list[Rule]) -> list[Finding]:
+def run_python_checks(module: PythonModule, rules: list[Rule], settings: Settings = DEFAULT) -> list[Finding]:
     """Run the checks of ``rules`` over ``module`` in one traversal; return their findings."""
     _load_all()
-    checks = [PYTHON_CHECKS[r.code](module, r) for r in rules if r.code in PYTHON_CHECKS]
+    checks = [PYTHON_CHECKS[r.code](module, r, settings) for r in rules if r.code in PYTHON_CHECKS]
     if not checks:
         return []
     table: dict[str, list] = {}

@@ -47,8 +47,9 @@ class LruCacheOnMethod(PythonCheck):
                 continue
             if positional and positional[0].arg in CLASS_ARGUMENT_NAMES:
                 continue  # `@classproperty`, `classmethod(f)` later: it receives the class
+            extra = self.settings.option(self.rule.slug, "extra-cache-decorators")
             for node, name in zip(stmt.decorator_list, decorators):
-                if name in CACHE_DECORATORS:
+                if name in CACHE_DECORATORS or name in extra:
                     bound = _maxsize(node, name)
                     how = (
                         "until evicted from a cache of at most " + bound + " entries"

@@ -56,10 +56,12 @@ class OpenWithoutClose(PythonCheck):
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
         short = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        if short not in OPENER_NAMES and not (isinstance(func, ast.Name) and func.id in self.names.aliases):
+        extra = self.settings.option(self.rule.slug, "extra-openers")
+        if (short not in OPENER_NAMES and not (isinstance(func, ast.Name) and func.id in self.names.aliases)
+                and not any(e.rsplit(".", 1)[-1] == short for e in extra)):
             return  # cheap filter before name resolution
         callee = self.qualified(func)
-        if callee not in OPENERS:
+        if callee not in OPENERS and callee not in self.settings.option(self.rule.slug, "extra-openers"):
             return
         fn = self.module.enclosing_function(call)
         if fn is None:

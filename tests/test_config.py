@@ -1,0 +1,62 @@
+"""[tool.leakspot] in pyproject.toml and leakspot.toml, as a user writes them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+LEAKY_PY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def findings(r: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    return [(f["path"], f["slug"]) for f in json.loads(r.stdout)["findings"]]
+
+
+def test_pyproject_select_ignore_per_file_ignores_and_exclude(tmp_path: Path) -> None:
+    for d in ("src", "tests", "generated"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "m.py").write_text(LEAKY_PY)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.leakspot]\nexclude = ["generated/"]\n\n'
+        '[tool.leakspot.per-file-ignores]\n"tests/**" = ["open-without-close"]\n')
+    r = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert findings(r) == [("src/m.py", "open-without-close")]
+    # from a sub-folder the nearest configuration above is found
+    r = run("check", ".", "--format", "json", cwd=tmp_path / "tests")
+    assert findings(r) == []
+    assert run("check", ".", "--isolated", cwd=tmp_path / "tests").returncode == 1
+
+
+def test_leakspot_toml_rule_options_and_allocators(tmp_path: Path) -> None:
+    (tmp_path / "leakspot.toml").write_text(
+        'ignore = ["LK102"]\nfail-on = "warning"\n\n'
+        '[rules.open-without-close]\nextra-openers = ["store.open_blob"]\n\n'
+        '[c.allocators]\narena_alloc = "arena_free"\n')
+    (tmp_path / "m.py").write_text("import store\n\ndef f(k):\n    b = store.open_blob(k)\n    return b.read()\n")
+    (tmp_path / "a.c").write_text("void f(void) {\n    char *p = arena_alloc(8);\n    p[0] = 1;\n}\n"
+                                  "void g(void) {\n    char *p = arena_alloc(8);\n    arena_free(p);\n}\n")
+    r = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1
+    assert findings(r) == [("a.c", "malloc-without-free"), ("m.py", "open-without-close")]
+
+
+def test_unknown_keys_and_bad_values_are_errors(tmp_path: Path) -> None:
+    cases = {
+        "[tool.leakspot]\nselekt = [\"LK1\"]\n": "unknown key(s) selekt",
+        "[tool.leakspot]\nselect = \"LK1\"\n": "`select` must be a list of strings",
+        "[tool.leakspot]\nignore = [\"no-such-rule\"]\n": "no-such-rule",
+        "[tool.leakspot.rules.open-without-close]\nextra = [\"x\"]\n": "unknown option(s) extra",
+        "[tool.leakspot]\nfail-on = \"sometimes\"\n": "`fail-on` must be one of",
+        "[tool.leakspot\n": "pyproject.toml",
+    }
+    for text, message in cases.items():
+        (tmp_path / "pyproject.toml").write_text(text)
+        (tmp_path / "leakspot.toml").unlink(missing_ok=True)
+        r = run("check", ".", "--config", "pyproject.toml", cwd=tmp_path)
+        assert r.returncode == 2 and message in r.stderr, (text, r.stderr)
