@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="directory that reported paths are relative to (default: current directory)")
 
     sub.add_parser("rules", help="list the rules")
+    sub.add_parser("lsp", help="run the language server on stdio (needs the `lsp` extra)")
     e = sub.add_parser("explain", help="print a rule's document")
     e.add_argument("rule", help="a code (LK101) or slug (open-without-close)")
     return p
@@ -75,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         return _explain(args.rule)
     if args.command == "check":
         return _check(args)
+    if args.command == "lsp":
+        try:
+            from leakspot.lsp.server import main as lsp_main
+        except ImportError as exc:
+            print(f"leakspot: the language server needs its extra: pip install 'leakspot[lsp]' ({exc})",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        return lsp_main()
     _parser().print_help()
     return EXIT_ERROR
 

@@ -1,0 +1,241 @@
+"""leakspot as a language server (LSP 3.17 over stdio, with pygls 2 and lsprotocol).
+
+Features:
+- ``textDocument/publishDiagnostics`` for Python and C documents on open, on change (debounced
+  by :data:`DEBOUNCE_SECONDS`) and on save, computed from the editor's text (unsaved buffers
+  included); cleared when the document closes or the code is fixed.
+- Pull diagnostics (``textDocument/diagnostic``).
+- Code actions: suppress the finding on its line (``# leakspot: ignore[slug] -- `` or the C
+  ``//`` form).
+- Hover over a finding: the rule's summary and why.
+- Configuration from the workspace's ``pyproject.toml``/``leakspot.toml``, reloaded when the
+  file is saved or the client reports it changed (``workspace/didChangeWatchedFiles``).
+
+Every diagnostic has the rule code, ``codeDescription.href`` to the rule's document, ``source``
+"leakspot", the rule's severity and ``relatedInformation`` for the leaking exit. A document
+that cannot be parsed gets no diagnostics and a message in the client's log; it never stops
+the server. Cross-file facts (a container cleared in another module) are not used here: each
+document is analysed on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from leakspot import __version__
+from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
+from leakspot.discover import language_of
+from leakspot.engine import analyze_source
+from leakspot.model import Finding
+from leakspot.registry import find_rule, select_rules
+
+DEBOUNCE_SECONDS = 0.03
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "note": types.DiagnosticSeverity.Information,
+}
+CONFIG_NAMES = ("pyproject.toml", "leakspot.toml")
+
+
+def uri_to_path(uri: str) -> Path:
+    """The filesystem path of a ``file:`` URI."""
+    return Path(unquote(urlparse(uri).path))
+
+
+class LeakspotServer(LanguageServer):
+    """The server: keeps the settings and the latest findings of each open document."""
+
+    def __init__(self) -> None:
+        super().__init__("leakspot", __version__)
+        self.settings: Settings = DEFAULT
+        self.root: Path = Path.cwd()
+        self.findings: dict[str, list[Finding]] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+
+    # -- configuration -----------------------------------------------------------------
+    def load_configuration(self) -> None:
+        """(Re)read the workspace configuration; a broken file is logged and the defaults used."""
+        try:
+            self.settings = load_settings(find_config(self.root))
+        except ConfigError as exc:
+            self.settings = DEFAULT
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"leakspot: {exc}"))
+
+    def codes(self, display: str) -> frozenset[str]:
+        s = self.settings
+        try:
+            codes = select_rules(list(s.select) if s.select is not None else None, list(s.ignore or ()) or None)
+        except ValueError:
+            codes = select_rules(None, None)
+        return frozenset(codes) - s.ignored_for(display, self.root)
+
+    # -- analysis ----------------------------------------------------------------------
+    def analyse(self, uri: str) -> list[types.Diagnostic]:
+        """Analyse the document's current text; remember and return its diagnostics."""
+        doc = self.workspace.get_text_document(uri)
+        path = uri_to_path(uri)
+        language = language_of(path) or {"python": "python", "c": "c"}.get(doc.language_id or "")
+        if language is None:
+            return []
+        try:
+            display = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            display = path.name
+        result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
+        for note in result.notifications:
+            where = f"{display}:{note.line}" if note.line else display
+            self.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"leakspot: {where}: {note.message}"))
+        self.findings[uri] = result.findings
+        return [self.diagnostic(uri, f) for f in result.findings]
+
+    def diagnostic(self, uri: str, f: Finding) -> types.Diagnostic:
+        rule = find_rule(f.code)
+        return types.Diagnostic(
+            range=_range(f.location.region),
+            message=f.message,
+            severity=SEVERITY[rule.severity],
+            code=f.code,
+            code_description=types.CodeDescription(href=rule.help_uri),
+            source="leakspot",
+            related_information=[
+                types.DiagnosticRelatedInformation(
+                    location=types.Location(uri=uri, range=_range(r.region)), message=r.message or rule.slug)
+                for r in f.related
+            ] or None,
+            data={"slug": f.slug, "fingerprint": f.fingerprint},
+        )
+
+    def publish(self, uri: str) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=self.analyse(uri)))
+
+    def schedule(self, uri: str) -> None:
+        """Publish after :data:`DEBOUNCE_SECONDS` without further changes."""
+        loop = asyncio.get_event_loop()
+        if uri in self._pending:
+            self._pending.pop(uri).cancel()
+        self._pending[uri] = loop.call_later(DEBOUNCE_SECONDS, self._fire, uri)
+
+    def _fire(self, uri: str) -> None:
+        self._pending.pop(uri, None)
+        if uri in self.workspace.text_documents:
+            self.publish(uri)
+
+    def republish_all(self) -> None:
+        for uri in list(self.workspace.text_documents):
+            self.publish(uri)
+
+
+def _range(region) -> types.Range:
+    return types.Range(
+        start=types.Position(line=region.start_line - 1, character=region.start_column - 1),
+        end=types.Position(line=region.end_line - 1, character=max(region.end_column - 1, 0)),
+    )
+
+
+server = LeakspotServer()
+
+
+@server.feature(types.INITIALIZED)
+def initialized(ls: LeakspotServer, params: types.InitializedParams) -> None:
+    if ls.workspace.root_path:
+        ls.root = Path(ls.workspace.root_path)
+    ls.load_configuration()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LeakspotServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.publish(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LeakspotServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: LeakspotServer, params: types.DidSaveTextDocumentParams) -> None:
+    if uri_to_path(params.text_document.uri).name in CONFIG_NAMES:
+        ls.load_configuration()
+        ls.republish_all()
+    elif params.text_document.uri in ls.workspace.text_documents:
+        ls.publish(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LeakspotServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.findings.pop(uri, None)
+    if uri in ls._pending:
+        ls._pending.pop(uri).cancel()
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: LeakspotServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if any(uri_to_path(c.uri).name in CONFIG_NAMES for c in params.changes):
+        ls.load_configuration()
+        ls.republish_all()
+
+
+@server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
+                types.DiagnosticOptions(inter_file_dependencies=False, workspace_diagnostics=False))
+def pull_diagnostics(ls: LeakspotServer, params: types.DocumentDiagnosticParams):
+    return types.RelatedFullDocumentDiagnosticReport(items=ls.analyse(params.text_document.uri))
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+def code_actions(ls: LeakspotServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    doc = ls.workspace.get_text_document(uri)
+    lines = doc.lines
+    comment = "//" if language_of(uri_to_path(uri)) == "c" else "#"
+    actions = []
+    for diag in params.context.diagnostics:
+        if diag.source != "leakspot" or not isinstance(diag.data, dict):
+            continue
+        slug = diag.data.get("slug")
+        line_no = diag.range.start.line
+        if slug is None or line_no >= len(lines):
+            continue
+        text = lines[line_no].rstrip("\r\n")
+        end = types.Position(line=line_no, character=len(text))
+        edit = types.TextEdit(range=types.Range(start=end, end=end),
+                              new_text=f"  {comment} leakspot: ignore[{slug}] -- ")
+        actions.append(types.CodeAction(
+            title=f"Suppress {slug} on this line",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diag],
+            edit=types.WorkspaceEdit(changes={uri: [edit]}),
+        ))
+    return actions
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: LeakspotServer, params: types.HoverParams) -> types.Hover | None:
+    pos = params.position
+    for f in ls.findings.get(params.text_document.uri, []):
+        r = f.location.region
+        start = (r.start_line - 1, r.start_column - 1)
+        end = (r.end_line - 1, r.end_column - 1)
+        if start <= (pos.line, pos.character) <= end:
+            rule = find_rule(f.code)
+            why = re.split(r"\n\s*\n", rule.why)[0]
+            text = f"**{rule.code} {rule.slug}**: {rule.summary}.\n\n{f.message}\n\n{why}\n\n[Rule documentation]({rule.help_uri})"
+            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                               range=_range(r))
+    return None
+
+
+def main() -> int:
+    """Serve over stdio until the client sends ``exit``."""
+    server.start_io()
+    return 0

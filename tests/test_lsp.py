@@ -1,0 +1,122 @@
+"""The language server end to end: a real LSP client (pytest-lsp) drives `leakspot lsp`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+LEAKY = "def read(p):\n    fh = open(p)\n    return fh.readline()\n"
+FIXED = "def read(p):\n    with open(p) as fh:\n        return fh.readline()\n"
+LEAKY_C = "#include <stdlib.h>\nint f(int n) {\n    char *p = malloc(n);\n    if (!p) return -1;\n    return 0;\n}\n"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leakspot", "lsp"]))
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nignore = ["lru-cache-on-method"]\n')
+    params = types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        root_uri=tmp_path.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="ws")],
+    )
+    result = await lsp_client.initialize_session(params)
+    assert result.server_info.name == "leakspot"
+    lsp_client.root = tmp_path
+    yield
+    await lsp_client.shutdown_session()
+
+
+def open_doc(client: LanguageClient, name: str, text: str, language: str = "python") -> str:
+    uri = (client.root / name).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+    return uri
+
+
+async def next_diagnostics(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    while True:
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.uri == uri:
+            return list(params.diagnostics)
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_diagnostics_on_open_cleared_by_a_fix(client: LanguageClient):
+    uri = open_doc(client, "m.py", LEAKY)
+    diags = await next_diagnostics(client, uri)
+    assert len(diags) == 1
+    d = diags[0]
+    assert d.code == "LK103" and d.source == "leakspot"
+    assert d.severity == types.DiagnosticSeverity.Warning
+    assert d.range.start == types.Position(line=1, character=9)
+    assert d.code_description.href.endswith("rules/python/open-without-close.md")
+    assert d.related_information and d.related_information[0].location.range.start.line == 2
+
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=FIXED)]))
+    assert await next_diagnostics(client, uri) == []
+
+    client.text_document_did_close(types.DidCloseTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert await next_diagnostics(client, uri) == []
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_suppress_code_action_silences_the_finding(client: LanguageClient):
+    uri = open_doc(client, "m.py", LEAKY)
+    diags = await next_diagnostics(client, uri)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=diags[0].range,
+        context=types.CodeActionContext(diagnostics=diags)))
+    assert [a.title for a in actions] == ["Suppress open-without-close on this line"]
+    edit = actions[0].edit.changes[uri][0]
+    lines = LEAKY.split("\n")
+    line = lines[edit.range.start.line]
+    lines[edit.range.start.line] = line[: edit.range.start.character] + edit.new_text + "handed to the caller" \
+        + line[edit.range.end.character:]
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines))]))
+    assert await next_diagnostics(client, uri) == []
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_hover_pull_diagnostics_and_c(client: LanguageClient):
+    uri = open_doc(client, "m.py", LEAKY)
+    diags = await next_diagnostics(client, uri)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=diags[0].range.start))
+    assert "LK103 open-without-close" in hover.contents.value and "file descriptor" in hover.contents.value
+    report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert [d.code for d in report.items] == ["LK103"]
+
+    c_uri = open_doc(client, "m.c", LEAKY_C, "c")
+    diags = await next_diagnostics(client, c_uri)
+    assert [d.code for d in diags] == ["LK201"]
+    assert diags[0].related_information[0].location.range.start.line == 4
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_configuration_reload_and_broken_documents(client: LanguageClient):
+    src = "import functools\n\nclass A:\n    @functools.cache\n    def f(self):\n        return 1\n"
+    uri = open_doc(client, "c.py", src)
+    assert await next_diagnostics(client, uri) == []  # ignored by the workspace configuration
+    (client.root / "pyproject.toml").write_text("[tool.leakspot]\n")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(client.root / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]))
+    assert [d.code for d in await next_diagnostics(client, uri)] == ["LK102"]
+
+    bad = open_doc(client, "bad.py", "def f(:\n")
+    assert await next_diagnostics(client, bad) == []
+    assert any("cannot parse" in m.message for m in client.log_messages)
+    # an unknown method gets an error response; the server keeps serving
+    with pytest.raises(Exception):
+        await client.protocol.send_request_async("leakspot/nonsense", {})
+    again = open_doc(client, "m2.py", LEAKY)
+    assert len(await next_diagnostics(client, again)) == 1
