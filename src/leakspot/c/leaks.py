@@ -228,6 +228,8 @@ class _Eval:
         else:
             module = an.module
             for i, v in enumerate(vals):
+                if v and module is not None and name in module.functions:
+                    an.consulted.add(name)
                 if v and module is not None and module.borrows(name, i):
                     self.discard(v)  # a function of this file that only reads that parameter
                 else:
@@ -283,12 +285,15 @@ class _Eval:
 
     def refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
         """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible."""
-        tested, null_when = self._tested(expr, vals), "false"
-        if expr.type == "binary_expression":
-            op = text(expr.child_by_field_name("operator"))
-            if op in ("==", "!="):
-                null_when = "true" if op == "==" else "false"
-        names = {x for k, x in tested if k == "var"}
+        cached = getattr(self, "_test_cache", None)
+        if cached is None or cached[0] is not expr:
+            tested, null_when = self._tested(expr, vals), "false"
+            if expr.type == "binary_expression":
+                op = text(expr.child_by_field_name("operator"))
+                if op in ("==", "!="):
+                    null_when = "true" if op == "==" else "false"
+            self._test_cache = cached = (expr, {x for k, x in tested if k == "var"}, null_when)
+        _, names, null_when = cached
         if not names:
             return self.state()
         truthy = branch != null_when
@@ -332,9 +337,17 @@ class _Eval:
 def _is_null(n: Node | None) -> bool:
     if n is None:
         return False
-    if n.type == "identifier" and (text(n) == "NULL" or text(n).endswith("_NULL")):
-        return True  # NULL, _Py_NULL, Z_NULL...
-    return "".join(text(n).split()) in _NULL_TEXTS
+    t = n.type
+    if t == "null":
+        return True
+    if t == "identifier":
+        name = text(n)
+        return name == "NULL" or name.endswith("_NULL")  # NULL, _Py_NULL, Z_NULL...
+    if t == "number_literal":
+        return text(n) == "0"
+    if t in ("cast_expression", "parenthesized_expression") and n.end_byte - n.start_byte < 24:
+        return "".join(text(n).split()) in _NULL_TEXTS
+    return False
 
 
 _NULL_TEXTS = frozenset(x.replace(" ", "") for x in NULLS)
@@ -353,6 +366,7 @@ class Analysis:
         self.fn = fn
         self.module = module
         self.dropped: set[int] = set()
+        self.consulted: set[str] = set()  # same-file functions whose summaries were used
         self.initial: frozenset = frozenset()
         self.families = families
         self.allocators = {a: f for f in families for a in f.allocators}
@@ -379,6 +393,14 @@ class Analysis:
                     self.site_of[call.id] = len(self.sites)
                     self.sites.append(Site(call, self.allocators[name], name))
         self.cfg = CFG(fn) if self.sites else None
+        # nodes that create objects; elsewhere a state without objects only needs its facts kept
+        self._with_sites: set[int] = set()
+        self._assigned: dict[int, frozenset[str]] = {}
+        if self.cfg is not None:
+            starts = [site.node.start_byte for site in self.sites] if not params_as_sites else []
+            for node in self.cfg.nodes:
+                if node.ts is not None and any(node.ts.start_byte <= b < node.ts.end_byte for b in starts):
+                    self._with_sites.add(node.id)
 
     def run(self) -> list[LeakEvent]:
         """Explore the paths; return one leak event per leaking site."""
@@ -419,6 +441,20 @@ class Analysis:
         if kind in ("nop", "entry") or node.ts is None:
             for s, label in node.succ:
                 yield s, label, state, []
+            return
+        if not state[0] and node.id not in self._with_sites and kind != "cond":
+            # nothing is tracked on this path and nothing is allocated here: keep the facts
+            # about variables this node does not assign, skip evaluating it
+            if kind == "return":
+                return
+            assigned = self._assigned.get(node.id)
+            if assigned is None:
+                assigned = self._assigned[node.id] = _assigned_names(node.ts)
+            facts = state[1]
+            if facts and assigned:
+                facts = frozenset(f for f in facts if f[0] not in assigned)
+            for s, label in node.succ:
+                yield s, label, (state[0], facts), []
             return
         ev = _Eval(self, node.id, state)
         if kind == "decl":
@@ -472,6 +508,35 @@ class Analysis:
         return steps
 
 
+#: Summaries and "no leak" verdicts of functions that depend on nothing but their own text,
+#: kept across files and runs (the language server re-analyses a document on every edit).
+_SUMMARY_CACHE: dict = {}
+CLEAN_CACHE: dict = {}
+CACHE_SIZE = 8192
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
+def analyse_function(fn: Node, families: list[Family], module: Module | None) -> Analysis | None:
+    """Run the leak analysis on ``fn``, or return None when a previous run of the same text
+    (with no same-file callees consulted) found nothing."""
+    key = (fn.text, tuple(f.name for f in families))
+    deps = CLEAN_CACHE.get(key)
+    if deps is not None and (not deps or (module is not None and all(
+            module.summary(name) == summary for name, summary in deps))):
+        return None  # same text, same callee summaries: still no leak
+    an = Analysis(fn, families, module)
+    events = an.run()
+    if not events and not an.gave_up and (not an.consulted or module is not None):
+        deps = tuple(sorted((name, module.summary(name)) for name in an.consulted)) if an.consulted else ()
+        _remember(CLEAN_CACHE, key, deps)
+    return an
+
+
 class Module:
     """The functions defined in one file, with lazily computed parameter summaries.
 
@@ -486,15 +551,31 @@ class Module:
         self.families = families
         self._summaries: dict[str, frozenset[int] | None] = {}
 
+    def summary(self, name: str) -> frozenset[int] | None:
+        """The indices of the parameters ``name`` only borrows (None: unknown or recursive)."""
+        if name not in self.functions:
+            return None
+        self.borrows(name, -1)
+        return self._summaries.get(name)
+
     def borrows(self, name: str, index: int) -> bool:
         if name not in self.functions:
             return False
         if name not in self._summaries:
-            self._summaries[name] = None  # in progress: recursion is conservative
-            an = Analysis(self.functions[name], self.families, self, params_as_sites=True)
-            an.run()
-            kept = an.dropped if not an.gave_up else set(range(len(an.sites)))
-            self._summaries[name] = frozenset(i for i in range(len(an.sites)) if i not in kept)
+            fn = self.functions[name]
+            key = (fn.text, tuple(f.name for f in self.families))
+            cached = _SUMMARY_CACHE.get(key)
+            if cached is not None:
+                self._summaries[name] = cached
+            else:
+                self._summaries[name] = None  # in progress: recursion is conservative
+                an = Analysis(fn, self.families, self, params_as_sites=True)
+                an.run()
+                kept = an.dropped if not an.gave_up else set(range(len(an.sites)))
+                summary = frozenset(i for i in range(len(an.sites)) if i not in kept)
+                self._summaries[name] = summary
+                if not an.consulted:
+                    _remember(_SUMMARY_CACHE, key, summary)  # depends on its own text only
         summary = self._summaries[name]
         return summary is not None and index in summary
 
@@ -511,6 +592,33 @@ def parameters(fn: Node) -> list[tuple[str, Node]]:
             name = declarator_name(p.child_by_field_name("declarator"))
             out.append((name, p))
     return out
+
+
+def _assigned_names(root: Node) -> frozenset[str]:
+    """Identifiers a statement may change: assigned, declared, incremented or address-taken."""
+    out = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        target = None
+        if t == "assignment_expression":
+            target = n.child_by_field_name("left")
+        elif t == "update_expression":
+            target = n.child_by_field_name("argument")
+        elif t == "pointer_expression" and text(n.child_by_field_name("operator")) == "&":
+            target = n.child_by_field_name("argument")
+        elif t == "init_declarator":
+            out.add(declarator_name(n.child_by_field_name("declarator")))
+        elif t == "declaration":
+            for d in n.children_by_field_name("declarator"):
+                out.add(declarator_name(d if d.type != "init_declarator" else d.child_by_field_name("declarator")))
+        while target is not None and target.type in ("parenthesized_expression", "cast_expression"):
+            target = target.child_by_field_name("value") if target.type == "cast_expression" else target.named_children[0]
+        if target is not None and target.type == "identifier":
+            out.add(text(target))
+        stack.extend(n.named_children)
+    return frozenset(out)
 
 
 def _first_arg(call: Node) -> Node | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from leakspot.c.leaks import Analysis, LeakEvent, Module
+from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
@@ -70,8 +70,10 @@ def run_c_checks(
             if any(site_name in text(fn) for f in fams for site_name in f.allocators):
                 skipped.append(name or f"line {fn.start_point[0] + 1}")
             continue
-        an = Analysis(fn, fams, module)
-        for event in an.run():
+        an = analyse_function(fn, fams, module)
+        if an is None:
+            continue
+        for event in an.events:
             findings.append(_finding(display, lines, an, event, by_slug, name))
         if an.gave_up:
             gave_up.append(name)
