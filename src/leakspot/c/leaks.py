@@ -515,6 +515,11 @@ CLEAN_CACHE: dict = {}
 CACHE_SIZE = 8192
 
 
+def _families_key(families: list[Family]) -> tuple:
+    """What of the families a cached result depends on (user allocators change with the config)."""
+    return tuple((f.name, f.allocators, f.deallocators, f.reallocators) for f in families)
+
+
 def _remember(cache: dict, key, value) -> None:
     if len(cache) >= CACHE_SIZE:
         cache.pop(next(iter(cache)))
@@ -524,7 +529,7 @@ def _remember(cache: dict, key, value) -> None:
 def analyse_function(fn: Node, families: list[Family], module: Module | None) -> Analysis | None:
     """Run the leak analysis on ``fn``, or return None when a previous run of the same text
     (with no same-file callees consulted) found nothing."""
-    key = (fn.text, tuple(f.name for f in families))
+    key = (fn.text, _families_key(families))
     deps = CLEAN_CACHE.get(key)
     if deps is not None and (not deps or (module is not None and all(
             module.summary(name) == summary for name, summary in deps))):
@@ -563,7 +568,7 @@ class Module:
             return False
         if name not in self._summaries:
             fn = self.functions[name]
-            key = (fn.text, tuple(f.name for f in self.families))
+            key = (fn.text, _families_key(self.families))
             cached = _SUMMARY_CACHE.get(key)
             if cached is not None:
                 self._summaries[name] = cached
