@@ -574,8 +574,8 @@ def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> boo
         if isinstance(p, (ast.For, ast.AsyncFor)) and ast.dump(p.iter) == container and child in p.orelse:
             return True  # `for x in c: if ...: break` / `else: c.append(...)`: a search first
         child = p
-        if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.ops) == 1 and \
-                isinstance(p.ops[0], ast.NotIn) and ast.dump(p.test.left) == wanted:
+        if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.test.ops) == 1 and \
+                isinstance(p.test.ops[0], ast.NotIn) and ast.dump(p.test.left) == wanted:
             return True
         p = mod.parent(p)
     return False
