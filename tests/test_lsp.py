@@ -44,11 +44,27 @@ async def next_diagnostics(client: LanguageClient, uri: str) -> list[types.Diagn
             return list(params.diagnostics)
 
 
+async def diagnostics_become(client: LanguageClient, uri: str, codes: list[str]) -> list[types.Diagnostic]:
+    """Wait (10 s at most) until the server publishes diagnostics with these codes for ``uri``;
+    earlier publications (the initial workspace scan, debounced edits) are skipped."""
+    import asyncio
+
+    async def wait():
+        while True:
+            diags = await next_diagnostics(client, uri)
+            if [d.code for d in diags] == codes:
+                return diags
+
+    current = client.diagnostics.get(uri)
+    if current is not None and [d.code for d in current] == codes:
+        return list(current)
+    return await asyncio.wait_for(wait(), 10)
+
+
 @pytest.mark.asyncio(loop_scope="function")
 async def test_diagnostics_on_open_cleared_by_a_fix(client: LanguageClient):
     uri = open_doc(client, "m.py", LEAKY)
-    diags = await next_diagnostics(client, uri)
-    assert len(diags) == 1
+    diags = await diagnostics_become(client, uri, ["LK103"])
     d = diags[0]
     assert d.code == "LK103" and d.source == "leakspot"
     assert d.severity == types.DiagnosticSeverity.Warning
@@ -59,7 +75,7 @@ async def test_diagnostics_on_open_cleared_by_a_fix(client: LanguageClient):
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=FIXED)]))
-    assert await next_diagnostics(client, uri) == []
+    assert await diagnostics_become(client, uri, []) == []
 
     client.text_document_did_close(types.DidCloseTextDocumentParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))
@@ -69,7 +85,7 @@ async def test_diagnostics_on_open_cleared_by_a_fix(client: LanguageClient):
 @pytest.mark.asyncio(loop_scope="function")
 async def test_suppress_code_action_silences_the_finding(client: LanguageClient):
     uri = open_doc(client, "m.py", LEAKY)
-    diags = await next_diagnostics(client, uri)
+    diags = await diagnostics_become(client, uri, ["LK103"])
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=diags[0].range,
         context=types.CodeActionContext(diagnostics=diags)))
@@ -82,13 +98,13 @@ async def test_suppress_code_action_silences_the_finding(client: LanguageClient)
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines))]))
-    assert await next_diagnostics(client, uri) == []
+    assert await diagnostics_become(client, uri, []) == []
 
 
 @pytest.mark.asyncio(loop_scope="function")
 async def test_hover_pull_diagnostics_and_c(client: LanguageClient):
     uri = open_doc(client, "m.py", LEAKY)
-    diags = await next_diagnostics(client, uri)
+    diags = await diagnostics_become(client, uri, ["LK103"])
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=diags[0].range.start))
     assert "LK103 open-without-close" in hover.contents.value and "file descriptor" in hover.contents.value
@@ -97,8 +113,7 @@ async def test_hover_pull_diagnostics_and_c(client: LanguageClient):
     assert [d.code for d in report.items] == ["LK103"]
 
     c_uri = open_doc(client, "m.c", LEAKY_C, "c")
-    diags = await next_diagnostics(client, c_uri)
-    assert [d.code for d in diags] == ["LK201"]
+    diags = await diagnostics_become(client, c_uri, ["LK201"])
     assert diags[0].related_information[0].location.range.start.line == 4
 
 
@@ -106,17 +121,66 @@ async def test_hover_pull_diagnostics_and_c(client: LanguageClient):
 async def test_configuration_reload_and_broken_documents(client: LanguageClient):
     src = "import functools\n\nclass A:\n    @functools.cache\n    def f(self):\n        return 1\n"
     uri = open_doc(client, "c.py", src)
-    assert await next_diagnostics(client, uri) == []  # ignored by the workspace configuration
+    assert await diagnostics_become(client, uri, []) == []  # ignored by the workspace configuration
     (client.root / "pyproject.toml").write_text("[tool.leakspot]\n")
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
         types.FileEvent(uri=(client.root / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]))
-    assert [d.code for d in await next_diagnostics(client, uri)] == ["LK102"]
+    await diagnostics_become(client, uri, ["LK102"])
 
     bad = open_doc(client, "bad.py", "def f(:\n")
-    assert await next_diagnostics(client, bad) == []
+    await diagnostics_become(client, bad, [])
     assert any("cannot parse" in m.message for m in client.log_messages)
     # an unknown method gets an error response; the server keeps serving
     with pytest.raises(Exception):
         await client.protocol.send_request_async("leakspot/nonsense", {})
     again = open_doc(client, "m2.py", LEAKY)
-    assert len(await next_diagnostics(client, again)) == 1
+    await diagnostics_become(client, again, ["LK103"])
+
+
+def _frame(payload: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+
+
+def _read_messages(stdout: bytes) -> list[dict]:
+    import json as _json
+
+    out, rest = [], stdout
+    while b"Content-Length:" in rest:
+        head, _, rest = rest.partition(b"\r\n\r\n")
+        n = int(head.split(b"Content-Length:")[1].split(b"\r\n")[0])
+        out.append(_json.loads(rest[:n]))
+        rest = rest[n:]
+    return out
+
+
+def test_malformed_message_then_clean_shutdown_exits_zero(tmp_path: Path) -> None:
+    import json as _json
+    import subprocess
+
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}}
+    stream = (_frame(b"{this is not json")
+              + _frame(_json.dumps(init).encode())
+              + _frame(b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}')
+              + _frame(b'{"jsonrpc": "2.0", "id": 2, "method": "shutdown"}')
+              + _frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+    proc = subprocess.run([sys.executable, "-m", "leakspot", "lsp"], input=stream, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    replies = {m.get("id"): m for m in _read_messages(proc.stdout) if "id" in m}
+    assert replies[1]["result"]["serverInfo"]["name"] == "leakspot"
+    assert replies[2]["result"] is None
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_a_change_in_one_file_updates_the_files_that_depend_on_it(client: LanguageClient):
+    grows = "log = []\n\n\ndef record(exc):\n    log.append(str(exc))\n"
+    uri = open_doc(client, "middleware.py", grows)
+    await diagnostics_become(client, uri, ["LK101"])
+    clears = "import middleware\n\n\ndef reset():\n    middleware.log.clear()\n"
+    other = open_doc(client, "tests_mw.py", clears)
+    await diagnostics_become(client, other, [])
+    await diagnostics_become(client, uri, [])  # bounded in tests_mw.py now
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=other, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="import middleware\n")]))
+    await diagnostics_become(client, uri, ["LK101"])

@@ -58,6 +58,7 @@ class RunResult:
         root: the directory paths are relative to.
         baselined: findings matched by the ``--baseline`` file (moved to ``suppressed``).
         stale_baseline: baseline entries that matched no finding.
+        shrunk: per file, the names of other modules' containers it shrinks (cross-file facts).
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -68,6 +69,7 @@ class RunResult:
     root: Path = Path(".")
     baselined: int = 0
     stale_baseline: int = 0
+    shrunk: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def analyze_source(
@@ -143,21 +145,22 @@ def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str], settings: Set
     return [_analyze_file(f, codes, settings, root) for f in chunk]
 
 
-def _project_phase(files: list[SourceFile], outputs: list[FileResult], findings: list[Finding]) -> list[Finding]:
-    """Cross-file facts: an ``unbounded-module-cache`` finding whose container another file
-    shrinks (``module.cache.clear()``, ``del module.registry[k]``) is dropped."""
-    shrunk_by: dict[str, set[str]] = {}
-    for f, out in zip(files, outputs):
-        for name in out.shrunk:
-            shrunk_by.setdefault(name, set()).add(f.display)
-    kept = []
-    for finding in findings:
-        if finding.slug == "unbounded-module-cache" and finding.key:
-            others = shrunk_by.get(finding.key, set()) - {finding.location.path}
-            if others:
-                continue
-        kept.append(finding)
-    return kept
+def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[str]]) -> list[Finding]:
+    """Cross-file facts: drop an ``unbounded-module-cache`` finding whose container another file
+    shrinks (``module.cache.clear()``, ``del module.registry[k]``).
+
+    Args:
+        findings: findings of any files.
+        shrunk: for each file (display path), the container names it shrinks (``FileResult.shrunk``).
+    """
+    by_name: dict[str, set[str]] = {}
+    for path, names in shrunk.items():
+        for name in names:
+            by_name.setdefault(name, set()).add(path)
+    return [
+        f for f in findings
+        if not (f.slug == "unbounded-module-cache" and f.key and by_name.get(f.key, set()) - {f.location.path})
+    ]
 
 
 def run(
@@ -199,7 +202,8 @@ def run(
         result.notifications.extend(out.notifications)
         result.suppressed.extend(out.suppressed)
         result.lines += out.lines
-    result.findings = _project_phase(files, outputs, result.findings)
+    result.shrunk = {f.display: out.shrunk for f, out in zip(files, outputs) if out.shrunk}
+    result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
     result.files = len(files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))

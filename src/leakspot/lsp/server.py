@@ -31,7 +31,7 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import analyze_source
+from leakspot.engine import analyze_source, drop_bounded_elsewhere, run
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -58,6 +58,8 @@ class LeakspotServer(LanguageServer):
         self.root: Path = Path.cwd()
         self.findings: dict[str, list[Finding]] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        # cross-file facts of the workspace: the containers each Python file shrinks
+        self.shrunk: dict[str, frozenset[str]] = {}
 
     # -- configuration -----------------------------------------------------------------
     def load_configuration(self) -> None:
@@ -89,11 +91,19 @@ class LeakspotServer(LanguageServer):
         except ValueError:
             display = path.name
         result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
+        previous = self.shrunk.get(display)
+        self.shrunk[display] = result.shrunk
+        findings = drop_bounded_elsewhere(result.findings, self.shrunk)
+        if (previous or frozenset()) != result.shrunk:
+            # this file's facts changed: the open documents that depend on them are re-checked
+            for other in list(self.workspace.text_documents):
+                if other != uri and self.findings.get(other) is not None:
+                    self.schedule(other)
         for note in result.notifications:
             where = f"{display}:{note.line}" if note.line else display
             self.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"leakspot: {where}: {note.message}"))
-        self.findings[uri] = result.findings
-        return [self.diagnostic(uri, f) for f in result.findings]
+        self.findings[uri] = findings
+        return [self.diagnostic(uri, f) for f in findings]
 
     def diagnostic(self, uri: str, f: Finding) -> types.Diagnostic:
         rule = find_rule(f.code)
@@ -128,6 +138,14 @@ class LeakspotServer(LanguageServer):
         if uri in self.workspace.text_documents:
             self.publish(uri)
 
+    def index_workspace(self) -> None:
+        """Collect the cross-file facts of every Python file of the workspace (run in a thread)."""
+        codes = frozenset({"LK101"})
+        result = run([self.root], codes, root=self.root, exclude=list(self.settings.exclude), jobs=1,
+                     settings=self.settings)
+        for display, names in result.shrunk.items():
+            self.shrunk.setdefault(display, names)
+
     def republish_all(self) -> None:
         for uri in list(self.workspace.text_documents):
             self.publish(uri)
@@ -144,10 +162,12 @@ server = LeakspotServer()
 
 
 @server.feature(types.INITIALIZED)
-def initialized(ls: LeakspotServer, params: types.InitializedParams) -> None:
+async def initialized(ls: LeakspotServer, params: types.InitializedParams) -> None:
     if ls.workspace.root_path:
         ls.root = Path(ls.workspace.root_path)
     ls.load_configuration()
+    await asyncio.get_running_loop().run_in_executor(None, ls.index_workspace)
+    ls.republish_all()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
