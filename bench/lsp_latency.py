@@ -34,7 +34,6 @@ def closest(files, target: int = 2000) -> Path:
 
 async def measure(path: Path, language: str, changes: int) -> list[float]:
     client = LanguageClient("leakspot-bench", "0")
-    received: dict[int, float] = {}
     waiter: asyncio.Future | None = None
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-LEAKY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
+from helpers import LEAKY_PY as LEAKY
+from helpers import run
+
 ANOTHER = "\n\ndef g(p):\n    out = open(p, 'w')\n    out.write('x')\n"
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_baseline_survives_inserted_lines_and_reports_new_findings(tmp_path: Path) -> None:

@@ -8,14 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import CLEAN_PY, LEAKY_PY, run
+
 ROOT = Path(__file__).resolve().parent.parent
 
-LEAKY_PY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
-CLEAN_PY = "def f(p):\n    with open(p) as fh:\n        return fh.read()\n"
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_text_output_and_exit_codes(tmp_path: Path) -> None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-LEAKY_PY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
+from helpers import LEAKY_PY, run
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def findings(r: subprocess.CompletedProcess) -> list[tuple[str, str]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers import run
 
 OLD = "def old(p):\n    fh = open(p)\n    return fh.readline()\n"
 NEW = "\n\ndef new(p):\n    out = open(p, 'w')\n    out.write('x')\n"
@@ -15,9 +16,6 @@ C_NEW = "#include <stdlib.h>\nvoid g(void) { char *q = malloc(4); q[0] = 1; }\n"
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "leakspot", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_diff_reports_only_findings_new_since_the_base(tmp_path: Path) -> None:

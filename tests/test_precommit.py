@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import CLEAN_PY, LEAKY_PY
 
 ROOT = Path(__file__).resolve().parent.parent
-LEAKY_PY = "def f(p):\n    fh = open(p)\n    return fh.readline()\n"
-CLEAN_PY = "def f(p):\n    with open(p) as fh:\n        return fh.read()\n"
 LEAKY_C = "#include <stdlib.h>\nint f(int n) {\n    char *p = malloc(n);\n    if (!p) return -1;\n    return 0;\n}\n"
 CLEAN_C = "#include <stdlib.h>\nint f(int n) {\n    char *p = malloc(n);\n    if (!p) return -1;\n    free(p);\n    return 0;\n}\n"
 
