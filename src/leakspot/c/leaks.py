@@ -41,7 +41,11 @@ BORROWERS = frozenset(
     isalpha isdigit isspace assert memmem strsep strerror_r inet_ntop inet_pton
     PyBytes_FromStringAndSize PyBytes_FromString PyUnicode_FromString
     PyUnicode_FromStringAndSize PyUnicode_DecodeUTF8 PyByteArray_FromStringAndSize
-    PyLong_FromString PyErr_SetString PyErr_Format""".split()
+    PyLong_FromString PyErr_SetString PyErr_Format
+    lseek lseek64 fchmod fchown fsync fdatasync ftruncate flock fcntl ioctl connect bind listen
+    getsockopt setsockopt shutdown sendmsg recvmsg getsockname getpeername posix_fadvise
+    epoll_ctl epoll_wait readv writev isatty ttyname tcgetattr tcsetattr fstatat fstatfs
+    readdir readdir_r rewinddir telldir seekdir dirfd dup""".split()
 )
 #: Borrowers that return their first argument (``return strcpy(p, s)`` returns ``p``).
 RETURNS_ARG0 = frozenset({"memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat",
@@ -284,44 +288,53 @@ class _Eval:
                 self.bind(name, vals)
 
     def refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
-        """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible."""
+        """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible.
+
+        Two kinds of test: a *truth* test (``p``, ``!p``, ``p == NULL``) proves a pointer-family
+        object valid or NULL and is remembered as a fact about the variable; a *sign* test
+        (``fd < 0``, ``fd == -1``, ``fd >= 0``) proves a descriptor-family object valid or failed.
+        """
         cached = getattr(self, "_test_cache", None)
         if cached is None or cached[0] is not expr:
-            tested, null_when = self._tested(expr, vals), "false"
-            if expr.type == "binary_expression":
-                op = text(expr.child_by_field_name("operator"))
-                if op in ("==", "!="):
-                    null_when = "true" if op == "==" else "false"
-            self._test_cache = cached = (expr, {x for k, x in tested if k == "var"}, null_when)
-        _, names, null_when = cached
+            kind, tested, fail_when = self._tested(expr, vals)
+            self._test_cache = cached = (expr, kind, {x for k, x in tested if k == "var"}, fail_when)
+        _, kind, names, fail_when = cached
         if not names:
             return self.state()
-        truthy = branch != null_when
+        valid = branch != fail_when
         facts = dict(self.facts)
-        for name in names:
-            if facts.get(name, truthy) != truthy:
-                return None  # contradicts what an earlier condition on this path said
-            facts[name] = truthy
+        if kind == "truth":
+            for name in names:
+                if facts.get(name, valid) != valid:
+                    return None  # contradicts what an earlier condition on this path said
+                facts[name] = valid
         out = set()
         for o in self.objs:
-            if not (o.holders & names):
+            # a sign test says nothing about a pointer; a truth test (`fd`, `fd != 0`) is taken at
+            # its word for descriptors too: descriptor 0 is only ever returned once stdin is closed
+            if not (o.holders & names) or (kind == "sign" and self.an.sites[o.site].family.invalid != "negative"):
                 out.add(o)
-            elif not truthy:
+            elif not valid:
                 if o.nonnull:
                     return None  # contradicts an earlier check on this path
             else:
                 out.add(Obj(o.site, o.holders, True))
         return frozenset(out), frozenset(facts.items())
 
-    def _tested(self, expr: Node, vals: tuple) -> tuple:
-        """The local variables whose truth (non-null, non-zero) condition ``expr`` tests."""
+    def _tested(self, expr: Node, vals: tuple) -> tuple[str, tuple, str]:
+        """(kind, tested local variables, the branch on which they hold the failure value)."""
         if expr.type == "binary_expression":
             op = text(expr.child_by_field_name("operator"))
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
             if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
-                return self._peek(right if _is_null(left) else left)
-            return ()
-        return self._peek(expr) or tuple(v for v in vals if v[0] == "var")
+                tested = self._peek(right if _is_null(left) else left)
+                return "truth", tested, "true" if op == "==" else "false"
+            sign = _sign_test(op, left, right)
+            if sign is not None:
+                side, fail_when = sign
+                return "sign", self._peek(side), fail_when
+            return "truth", (), "false"
+        return "truth", self._peek(expr) or tuple(v for v in vals if v[0] == "var"), "false"
 
     def _peek(self, n: Node) -> tuple:
         while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
@@ -332,6 +345,42 @@ class _Eval:
             # `(B = A) == NULL` tests both
             return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
         return ()
+
+
+def _int_literal(n: Node | None) -> int | None:
+    """The value of ``0``, ``-1`` (also parenthesized), else None."""
+    while n is not None and n.type == "parenthesized_expression" and n.named_children:
+        n = n.named_children[0]
+    if n is None:
+        return None
+    if n.type == "number_literal" and text(n) in ("0", "1", "-1"):
+        return int(text(n))
+    if n.type == "unary_expression" and text(n.child_by_field_name("operator")) == "-":
+        inner = _int_literal(n.child_by_field_name("argument"))
+        return -inner if inner is not None else None
+    return None
+
+
+#: For ``x OP c``: the values of c for which the comparison's *true* branch means failure (x < 0).
+_SIGN_FAIL_ON_TRUE = {("<", 0), ("<=", -1), ("==", -1), ("<=", 0)}
+_SIGN_FAIL_ON_FALSE = {(">=", 0), (">", -1), ("!=", -1), (">", 0)}  # `fd > 0`: see fd-without-close
+_MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _sign_test(op: str, left: Node | None, right: Node | None) -> tuple[Node, str] | None:
+    """For a descriptor test such as ``fd < 0`` or ``-1 == fd``: (the variable side, the branch
+    on which it holds a failure value); None for other comparisons."""
+    value = _int_literal(right)
+    side = left
+    if value is None:
+        value, side, op = _int_literal(left), right, _MIRROR.get(op, op)
+    if value is None or side is None:
+        return None
+    if (op, value) in _SIGN_FAIL_ON_TRUE:
+        return side, "true"
+    if (op, value) in _SIGN_FAIL_ON_FALSE:
+        return side, "false"
+    return None
 
 
 def _is_null(n: Node | None) -> bool:

@@ -88,6 +88,7 @@ class Family:
     allocators: frozenset[str]
     deallocators: frozenset[str]
     reallocators: frozenset[str]
+    invalid: str = "null"  # the failure value allocators return: "null" (NULL) or "negative" (-1)
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +97,6 @@ def families() -> tuple[Family, ...]:
     raw = tomllib.loads(resources.files("leakspot.c").joinpath("allocators.toml").read_text("utf-8"))
     return tuple(
         Family(name, f["rule"], f["what"], frozenset(f["allocators"]), frozenset(f["deallocators"]),
-               frozenset(f["reallocators"]))
+               frozenset(f["reallocators"]), f.get("invalid", "null"))
         for name, f in raw["families"].items()
     )
