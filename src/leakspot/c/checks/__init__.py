@@ -17,11 +17,16 @@ from leakspot.model import Finding, FlowStep, Location, Notification, Region, ch
 from leakspot.registry import Rule
 
 C_CHECKS: dict[str, str] = {}  # code -> slug
+#: Checks that are not an allocation family: ``check(tree, display, lines, rule) -> findings``.
+C_SYNTAX_CHECKS: dict[str, object] = {}
 
 
-def c_check(code: str, slug: str) -> None:
-    """Register the C rule ``code`` (its slug names the allocation family it reports)."""
+def c_check(code: str, slug: str, check=None) -> None:
+    """Register the C rule ``code``: an allocation family of ``allocators.toml`` named by its slug
+    (leak rules share one path analysis), or, with ``check``, a function run over the tree."""
     C_CHECKS[code] = slug
+    if check is not None:
+        C_SYNTAX_CHECKS[code] = check
 
 
 def _load_all() -> None:
@@ -51,16 +56,21 @@ def run_c_checks(
     """
     _load_all()
     by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
+    syntax = [r for r in rules if r.code in C_SYNTAX_CHECKS]
     fams = [f for f in families() if f.rule in by_slug]
     if settings.allocators and "malloc-without-free" in by_slug:
         fams.append(Family("user", "malloc-without-free", "memory",
                            frozenset(a for a, _ in settings.allocators),
                            frozenset(d for _, d in settings.allocators), frozenset()))
-    if not fams:
+    if not fams and not syntax:
         return [], []
     tree = parse_c(data)
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
     findings: list[Finding] = []
+    for rule in syntax:
+        findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule))
+    if not fams:
+        return findings, []
     skipped: list[str] = []
     gave_up: list[str] = []
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
