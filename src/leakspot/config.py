@@ -42,6 +42,7 @@ else:  # pragma: no cover
 TOP_KEYS = {"select", "ignore", "exclude", "fail-on", "per-file-ignores", "rules", "c"}
 RULE_OPTIONS = {
     "open-without-close": {"extra-openers"},
+    "resource-without-release": {"extra-acquirers"},
     "lru-cache-on-method": {"extra-cache-decorators"},
 }
 FAIL_ON = ("error", "warning", "note")

@@ -96,6 +96,9 @@ def bound_names(stmt: ast.stmt) -> list[str]:
 def function_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
     """Names local to a function: parameters and names it assigns, minus ``global``/``nonlocal``.
 
+    Names bound by an ``import`` inside the function are left out: :class:`Names` resolves them
+    (``import smtplib`` in a function still makes ``smtplib.SMTP`` resolve).
+
     Nested functions and classes are not entered (their names are theirs), but the names they
     are bound to are local.
     """
@@ -120,9 +123,6 @@ def function_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> 
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for al in node.names:
-                names.add((al.asname or al.name).split(".")[0])
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
         stack.extend(ast.iter_child_nodes(node))

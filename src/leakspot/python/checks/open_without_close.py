@@ -1,8 +1,13 @@
-"""LK103 open-without-close: a file object that is not closed on every normal path."""
+"""LK103 open-without-close: a file object that is not closed on every normal path.
+
+:class:`ResourceCheck` is the shared machinery (also used by LK104 resource-without-release):
+a table of acquiring calls with the methods that release what they return.
+"""
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 from leakspot.model import FlowStep
 from leakspot.python.checks import PythonCheck, python_check
@@ -20,7 +25,6 @@ OPENERS = frozenset(
         "lzma.open",
     }
 )
-OPENER_NAMES = frozenset(name.rsplit(".", 1)[1] for name in OPENERS)
 #: Calls that use a file object without taking ownership of it.
 BORROWERS = frozenset(
     {
@@ -41,28 +45,48 @@ EXPECTING_CONTEXTS = frozenset(
 )
 
 
-@python_check
-class OpenWithoutClose(PythonCheck):
-    """Finds opener calls whose file object is neither closed on every normal path nor handed on.
+@dataclass(frozen=True)
+class Resource:
+    """What an acquiring call returns: its noun, the methods that release it, and whether
+    ``with`` releases it (``sqlite3.connect``'s ``with`` only commits)."""
+
+    noun: str
+    releasers: frozenset[str]
+    with_releases: bool = True
+    connects_with: str = ""  # keyword that, like a first positional argument, makes it connect
+
+
+FILE = Resource("file object", CLOSERS)
+
+
+class ResourceCheck(PythonCheck):
+    """Finds acquiring calls whose result is neither released on every normal path nor handed on.
 
     Handing on (ownership moves) means: used in ``with``, returned or yielded, stored on an
     attribute, in a container or another name, captured by a nested function, or passed to a
     call that is not a known borrower (``json.load``, ``csv.reader``, ``print``...). Exception
     paths are not judged: only returns, the function's end and rebinding the variable.
+    Subclasses set ``resources`` (qualified call name -> :class:`Resource`) and ``option``
+    (the per-rule option naming extra acquiring calls).
     """
 
-    code = "LK103"
+    resources: dict[str, Resource] = {}
+    option = ""
 
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
         short = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        extra = self.settings.option(self.rule.slug, "extra-openers")
-        if (short not in OPENER_NAMES and not (isinstance(func, ast.Name) and func.id in self.names.aliases)
+        extra = self.settings.option(self.rule.slug, self.option) if self.option else ()
+        if (short not in self._short_names() and not (isinstance(func, ast.Name) and func.id in self.names.aliases)
                 and not any(e.rsplit(".", 1)[-1] == short for e in extra)):
             return  # cheap filter before name resolution
         callee = self.qualified(func)
-        if callee not in OPENERS and callee not in self.settings.option(self.rule.slug, "extra-openers"):
+        resource = self.resources.get(callee) or (FILE if callee in extra else None)
+        if resource is None:
             return
+        self.resource = resource
+        if resource.connects_with and not call.args and not any(k.arg == resource.connects_with for k in call.keywords):
+            return  # `smtplib.SMTP()` without a host: nothing is connected yet
         fn = self.module.enclosing_function(call)
         if fn is None:
             return  # module level and class bodies run once; nothing to judge
@@ -71,20 +95,30 @@ class OpenWithoutClose(PythonCheck):
         if any(k.arg == "closefd" and isinstance(k.value, ast.Constant) and k.value.value is False
                for k in call.keywords):
             return  # the file object does not own the descriptor
+        if any(k.arg == "start_new_session" and isinstance(k.value, ast.Constant) and k.value.value is True
+               for k in call.keywords):
+            return  # a detached child (a browser, a daemon) is left running on purpose
+        if _followed_by_process_exit(self.module, call):
+            return  # `Popen(...)` then `os._exit(0)`: nothing outlives the process
         parent = self.module.parent(call)
         shown = _display(call.func)
+        noun = resource.noun
+        if isinstance(parent, ast.withitem) and not resource.with_releases:
+            self.report(call, callee=shown,
+                        detail=f"`with` on a {noun} does not close it (it only commits or rolls back)")
+            return
         if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id in self.locals_of(fn):
                 self._track(fn, parent, targets[0].id, call, shown)
             return
         if isinstance(parent, ast.Attribute) and parent.value is call:
-            if parent.attr in CLOSERS:
+            if parent.attr in resource.releasers:
                 return
             self.report(
                 call,
                 callee=shown,
-                detail="the file object is used once and never closed; it stays open until "
+                detail=f"the {noun} is used once and never released; it stays open until "
                 "the garbage collector finalises it",
             )
             return
@@ -95,7 +129,7 @@ class OpenWithoutClose(PythonCheck):
             self.report(
                 call,
                 callee=shown,
-                detail="the file object is discarded without being closed",
+                detail=f"the {noun} is discarded without being released",
             )
             return
         if isinstance(parent, ast.Call) and call in parent.args:
@@ -105,6 +139,12 @@ class OpenWithoutClose(PythonCheck):
                     callee=shown,
                     detail=f"`{_display(parent.func)}()` reads it but does not close it",
                 )
+
+    def _short_names(self) -> frozenset[str]:
+        cls = type(self)
+        if "_shorts" not in cls.__dict__:
+            cls._shorts = frozenset(name.rsplit(".", 1)[1] for name in cls.resources)
+        return cls._shorts
 
     def _under_test_double_or_expected_error(self, call: ast.Call, fn) -> bool:
         """Inside ``with mock.patch(...)`` (``open`` may be a double) or ``with
@@ -122,7 +162,8 @@ class OpenWithoutClose(PythonCheck):
         return False
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
-        leaks = Tracker(fn, var, stmt, self._releases).run()
+        resource = self.resource
+        leaks = Tracker(fn, var, stmt, lambda node, v: self._releases(node, v, resource)).run()
         if not leaks:
             return
         leak = leaks[0]
@@ -145,7 +186,7 @@ class OpenWithoutClose(PythonCheck):
             detail=detail,
         )
 
-    def _releases(self, node: ast.AST, var: str) -> bool:
+    def _releases(self, node: ast.AST, var: str, resource: Resource = FILE) -> bool:
         """Does evaluating ``node`` close ``var`` or hand it to an owner?"""
         parents: dict[int, ast.AST] = {}
         stack = [node]
@@ -155,11 +196,11 @@ class OpenWithoutClose(PythonCheck):
                 parents[id(c)] = n
                 stack.append(c)
                 if isinstance(c, ast.Name) and c.id == var and isinstance(c.ctx, ast.Load):
-                    if self._hands_on(c, parents, node):
+                    if self._hands_on(c, parents, node, resource):
                         return True
         return False
 
-    def _hands_on(self, name: ast.Name, parents: dict[int, ast.AST], top: ast.AST) -> bool:
+    def _hands_on(self, name: ast.Name, parents: dict[int, ast.AST], top: ast.AST, resource: Resource = FILE) -> bool:
         p = parents.get(id(name))
         # captured by a nested function or lambda: ownership unknown
         q = p
@@ -171,7 +212,7 @@ class OpenWithoutClose(PythonCheck):
             return True
         if isinstance(p, ast.Attribute):
             # `f.close()`, or `f.close` handed to someone who will call it (`addCleanup`)
-            return p.attr in CLOSERS
+            return p.attr in resource.releasers
         if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While,
                           ast.Assert, ast.FormattedValue, ast.Subscript, ast.Expr, ast.Await)):
             return False
@@ -188,8 +229,39 @@ class OpenWithoutClose(PythonCheck):
         return True  # with-item, return, yield, alias, container, attribute store...
 
 
+EXITS = frozenset({"os._exit", "sys.exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.abort"})
+
+
+def _followed_by_process_exit(mod, call: ast.Call) -> bool:
+    """Is the statement holding ``call`` followed directly by one that ends the process?"""
+    node = call
+    while node is not None and not isinstance(node, ast.stmt):
+        node = mod.parent(node)
+    parent = mod.parent(node) if node is not None else None
+    body = None
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and node in block:
+            body = block
+    if body is None:
+        return False
+    i = body.index(node)
+    if i + 1 >= len(body) or not isinstance(body[i + 1], ast.Expr) or not isinstance(body[i + 1].value, ast.Call):
+        return False
+    return mod.names.qualified(body[i + 1].value.func) in EXITS
+
+
 def _display(func: ast.expr) -> str:
     try:
         return ast.unparse(func)
     except Exception:  # pragma: no cover - unparse handles every expression
         return "open"
+
+
+@python_check
+class OpenWithoutClose(ResourceCheck):
+    """LK103: ``open()`` and the other file openers."""
+
+    code = "LK103"
+    resources = {name: FILE for name in OPENERS}
+    option = "extra-openers"

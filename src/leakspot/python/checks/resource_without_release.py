@@ -1,0 +1,55 @@
+"""LK104 resource-without-release: sockets, child processes, executors, connections and
+archives acquired and not released on every normal path (the LK103 machinery, other data)."""
+
+from __future__ import annotations
+
+from leakspot.python.checks import python_check
+from leakspot.python.checks.open_without_close import Resource, ResourceCheck
+
+SOCKET = Resource("socket", frozenset({"close", "detach", "__exit__"}))
+PROCESS = Resource("child process", frozenset({"wait", "communicate", "__exit__"}))
+EXECUTOR = Resource("executor", frozenset({"shutdown", "__exit__"}))
+POOL = Resource("process pool", frozenset({"close", "terminate", "__exit__"}))
+CONNECTION = Resource("connection", frozenset({"close", "__exit__"}))
+#: SMTP and FTP sessions end with ``quit()`` (which closes) as well as ``close()``.
+SESSION = Resource("connection", frozenset({"close", "quit", "__exit__"}), connects_with="host")
+SQLITE = Resource("sqlite3 connection", frozenset({"close"}), with_releases=False)
+ARCHIVE = Resource("archive", frozenset({"close", "__exit__"}))
+SELECTOR = Resource("selector", frozenset({"close", "__exit__"}))
+
+RESOURCES = {
+    "socket.socket": SOCKET,
+    "socket.create_connection": SOCKET,
+    "socket.create_server": SOCKET,
+    "socket.fromfd": SOCKET,
+    "subprocess.Popen": PROCESS,
+    "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
+    "concurrent.futures.ProcessPoolExecutor": EXECUTOR,
+    "concurrent.futures.thread.ThreadPoolExecutor": EXECUTOR,
+    "multiprocessing.Pool": POOL,
+    "multiprocessing.pool.Pool": POOL,
+    "multiprocessing.pool.ThreadPool": POOL,
+    "sqlite3.connect": SQLITE,
+    "urllib.request.urlopen": CONNECTION,
+    "ftplib.FTP": SESSION,
+    "smtplib.SMTP": SESSION,
+    "smtplib.SMTP_SSL": SESSION,
+    "requests.Session": CONNECTION,
+    "requests.session": CONNECTION,
+    "zipfile.ZipFile": ARCHIVE,
+    "tarfile.open": ARCHIVE,
+    "tarfile.TarFile": ARCHIVE,
+    "selectors.DefaultSelector": SELECTOR,
+    "select.epoll": SELECTOR,
+    "select.kqueue": SELECTOR,
+    "mmap.mmap": Resource("memory map", frozenset({"close", "__exit__"})),
+}
+
+
+@python_check
+class ResourceWithoutRelease(ResourceCheck):
+    """LK104: the resources of :data:`RESOURCES`, each with the methods that release it."""
+
+    code = "LK104"
+    resources = RESOURCES
+    option = "extra-acquirers"
