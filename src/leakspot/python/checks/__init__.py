@@ -17,6 +17,11 @@ from leakspot.python.parse import FunctionNode, PythonModule, function_locals
 from leakspot.registry import Rule
 
 PYTHON_CHECKS: dict[str, type[PythonCheck]] = {}
+#: Context managers under which a call is a test double or is expected to raise.
+EXPECTING_CONTEXTS = frozenset(
+    {"patch", "object", "dict", "multiple", "assertRaises", "assertRaisesRegex", "assertWarns",
+     "assertWarnsRegex", "raises", "warns"}
+)
 
 
 def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:
@@ -104,6 +109,22 @@ class PythonCheck:
     def location(self, node: ast.AST, message: str) -> Location:
         """A related location at ``node`` in this file."""
         return Location(self.module.path, node_region(node, self.module.lines), message)
+
+    def under_expecting_context(self, node: ast.AST, fn: ast.AST | None) -> bool:
+        """Is ``node`` inside ``with mock.patch(...)`` (names may be test doubles) or ``with
+        self.assertRaises(...)``/``pytest.raises(...)`` (the call is expected to fail), within
+        ``fn`` (or the module)?"""
+        p = self.module.parent(node)
+        while p is not None and p is not fn:
+            if isinstance(p, (ast.With, ast.AsyncWith)):
+                for item in p.items:
+                    ctx = item.context_expr
+                    if isinstance(ctx, ast.Call):
+                        name = ctx.func.attr if isinstance(ctx.func, ast.Attribute) else getattr(ctx.func, "id", "")
+                        if name in EXPECTING_CONTEXTS:
+                            return True
+            p = self.module.parent(p)
+        return False
 
     def finish(self) -> None:
         """Called once after the traversal, for checks that reason over the whole module."""

@@ -38,11 +38,6 @@ BORROWERS = frozenset(
     }
 )
 CLOSERS = frozenset({"close", "__exit__"})
-#: Context managers under which an opener is a test double or is expected to raise.
-EXPECTING_CONTEXTS = frozenset(
-    {"patch", "object", "dict", "multiple", "assertRaises", "assertRaisesRegex", "assertWarns",
-     "assertWarnsRegex", "raises", "warns"}
-)
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,7 @@ class ResourceCheck(PythonCheck):
         fn = self.module.enclosing_function(call)
         if fn is None:
             return  # module level and class bodies run once; nothing to judge
-        if self._under_test_double_or_expected_error(call, fn):
+        if self.under_expecting_context(call, fn):
             return
         if any(k.arg == "closefd" and isinstance(k.value, ast.Constant) and k.value.value is False
                for k in call.keywords):
@@ -145,21 +140,6 @@ class ResourceCheck(PythonCheck):
         if "_shorts" not in cls.__dict__:
             cls._shorts = frozenset(name.rsplit(".", 1)[1] for name in cls.resources)
         return cls._shorts
-
-    def _under_test_double_or_expected_error(self, call: ast.Call, fn) -> bool:
-        """Inside ``with mock.patch(...)`` (``open`` may be a double) or ``with
-        self.assertRaises(...)``/``pytest.raises(...)`` (the call is expected to fail)."""
-        node = self.module.parent(call)
-        while node is not None and node is not fn:
-            if isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    ctx = item.context_expr
-                    if isinstance(ctx, ast.Call):
-                        name = ctx.func.attr if isinstance(ctx.func, ast.Attribute) else getattr(ctx.func, "id", "")
-                        if name in EXPECTING_CONTEXTS:
-                            return True
-            node = self.module.parent(node)
-        return False
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         resource = self.resource
