@@ -7,7 +7,8 @@ that local names were last assigned on that path (``close = True``), so that a l
 ``if close:`` or ``if f is None:`` takes only the branches consistent with the path. ``if``/``match`` branches
 are joined, loop bodies run zero, one or two times, ``break``/``continue`` are routed to the
 loop's exit and head, ``return`` inside ``try`` runs the ``finally`` clause, ``raise`` ends a
-path. Only normal exits are judged: a leak is ``OPEN`` at a ``return``, at the end of the
+path, and so does a call that never returns (``sys.exit``, ``self.fail``, ``pytest.fail``).
+Only normal exits are judged: a leak is ``OPEN`` at a ``return``, at the end of the
 function, or at a rebinding of the variable.
 """
 
@@ -149,7 +150,7 @@ class Tracker:
             if _st(states, OPEN):
                 self.leaks.append(Leak(stmt, "return", frozenset(x for x in states if x[0] == OPEN)))
             return frozenset()
-        if isinstance(stmt, ast.Raise):
+        if isinstance(stmt, ast.Raise) or _never_returns(stmt):
             return frozenset()
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
@@ -251,6 +252,21 @@ def _mentions(expr: ast.AST, var: str) -> bool:
 
 def _always_true(test: ast.expr) -> bool:
     return isinstance(test, ast.Constant) and bool(test.value)
+
+
+#: Calls that never return normally (they raise or end the process), written as called.
+NORETURN_CALLS = frozenset({"sys.exit", "os._exit", "os.abort", "pytest.fail", "pytest.skip", "pytest.exit",
+                            "self.fail", "self.skipTest", "unittest.SkipTest"})
+
+
+def _never_returns(stmt: ast.stmt) -> bool:
+    """``self.fail(...)``, ``pytest.fail(...)``, ``sys.exit(...)``: the path ends here."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}" in NORETURN_CALLS
+    return False
 
 
 def _forget(states: States, names) -> States:
