@@ -76,13 +76,15 @@ class Obj:
 @dataclass
 class LeakEvent:
     """Where object ``site`` is lost: ``node`` (CFG node id), ``kind`` (``return``, ``end``,
-    ``overwrite`` or ``discard``), the variables that held it, and the state it was lost in."""
+    ``overwrite``, ``discard``, or ``mismatch``: released by another family's deallocator), the
+    variables that held it, and the state it was lost in."""
 
     site: int
     node: int
     kind: str
     holders: tuple[str, ...]
     state: tuple
+    releaser: str = ""  # for ``mismatch``: the deallocator that was called
 
 
 class _Eval:
@@ -217,6 +219,11 @@ class _Eval:
         vals = [self.eval(a) for a in args]
         an = self.an
         if name in an.deallocators and vals:
+            for o in self.held_by(vals[0]):
+                family = an.sites[o.site].family
+                if name not in family.deallocators:
+                    self.events.append(LeakEvent(o.site, self.node_id, "mismatch", tuple(sorted(o.holders)),
+                                                 self.start, name))
             self.release(vals[0])
             for v in vals[1:]:
                 self.discard(v)
@@ -468,14 +475,14 @@ class Analysis:
             node = cfg.nodes[node_id]
             for succ, label, new_state, events in self._transfer(node, state):
                 for e in events:
-                    found.setdefault(e.site, e)
+                    found.setdefault((e.site, e.kind == "mismatch"), e)
                 if succ is None:
                     continue
                 key = (succ, new_state)
                 if key not in self.pred:
                     self.pred[key] = ((node_id, state), label)
                     queue.append(key)
-        self.events = sorted(found.values(), key=lambda e: e.site)
+        self.events = sorted(found.values(), key=lambda e: (e.site, e.kind))
         return self.events
 
     def _transfer(self, node, state):

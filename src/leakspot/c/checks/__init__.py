@@ -57,7 +57,9 @@ def run_c_checks(
     _load_all()
     by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
     syntax = [r for r in rules if r.code in C_SYNTAX_CHECKS]
-    fams = [f for f in families() if f.rule in by_slug]
+    mismatch = by_slug.get("mismatched-deallocator")
+    # a mismatch can involve any family, so all are tracked when that rule is on
+    fams = [f for f in families() if f.rule in by_slug or mismatch is not None]
     if settings.allocators and "malloc-without-free" in by_slug:
         fams.append(Family("user", "malloc-without-free", "memory",
                            frozenset(a for a, _ in settings.allocators),
@@ -84,6 +86,9 @@ def run_c_checks(
         if an is None:
             continue
         for event in an.events:
+            family_rule = an.sites[event.site].family.rule
+            if (event.kind == "mismatch" and mismatch is None) or (event.kind != "mismatch" and family_rule not in by_slug):
+                continue
             findings.append(_finding(display, lines, an, event, by_slug, name))
         if an.gave_up:
             gave_up.append(name)
@@ -103,11 +108,16 @@ def run_c_checks(
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
     site = an.sites[event.site]
-    rule = by_slug[site.family.rule]
+    rule = by_slug["mismatched-deallocator" if event.kind == "mismatch" else site.family.rule]
     cfg_node = an.cfg.nodes[event.node]
     holders = event.holders
     var = f"`{holders[0]}`" if holders else "the result"
-    if event.kind == "return":
+    if event.kind == "mismatch":
+        expected = " or ".join(f"`{d}()`" for d in sorted(site.family.deallocators)[:2])
+        where_node = cfg_node.ts
+        exit_msg = f"`{event.releaser}()` is called on it here"
+        detail = f"`{event.releaser}()` on line {where_node.start_point[0] + 1} releases it, but it needs {expected}"
+    elif event.kind == "return":
         where_node = cfg_node.ts
         exit_msg = f"{var} still holds the {site.family.what} at this return"
         detail = f"{var} is not released on the path to the return on line {where_node.start_point[0] + 1}"
@@ -138,7 +148,7 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
         code=rule.code,
         slug=rule.slug,
         location=Location(display, ts_region(site.node, lines)),
-        message=rule.message.format(callee=site.callee, detail=detail),
+        message=rule.message.format(callee=site.callee, detail=detail, what=site.family.what),
         related=[exit_loc],
         flow=flow,
         function=fn_name,
