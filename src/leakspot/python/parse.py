@@ -150,6 +150,7 @@ class PythonModule:
     lines: list[str]
     parents: dict[int, ast.AST] = field(default_factory=dict)
     by_type: dict[type, list[ast.AST]] = field(default_factory=dict)
+    locals_cache: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def nodes(self, *types: type) -> list[ast.AST]:
         """Every node of the given ast types, from the parse-time index."""

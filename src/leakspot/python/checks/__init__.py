@@ -66,7 +66,7 @@ class PythonCheck:
         self.names = module.names
         self.rule = rule
         self.findings: list[Finding] = []
-        self._locals: dict[int, frozenset[str]] = {}
+        self._locals = module.locals_cache  # shared by all checks of the file
 
     def locals_of(self, fn: ast.AST | None) -> frozenset[str]:
         """Local names of function ``fn`` (empty for None), cached."""

@@ -15,6 +15,7 @@ FUNCTION_PAIRS = {
     "atexit.register": ("exit callback", "atexit.unregister"),
     "sys.addaudithook": ("audit hook", ""),
 }
+FUNCTION_SHORT_NAMES = frozenset(name.rsplit(".", 1)[1] for name in FUNCTION_PAIRS)
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger", "logging.getLoggerClass"})
 RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__"})
 PER_INSTANCE = frozenset({"__init__", "__new__", "__call__", "__enter__", "__aenter__", "__post_init__"})
@@ -34,7 +35,8 @@ class ListenerNeverRemoved(PythonCheck):
             if not self._is_logger(func.value, call):
                 return
             shown = f"{_display(func.value)}.{func.attr}(...)"
-        elif isinstance(func, (ast.Name, ast.Attribute)) and self.qualified(func) in FUNCTION_PAIRS:
+        elif (_short(func) in FUNCTION_SHORT_NAMES or (isinstance(func, ast.Name) and func.id in self.names.aliases)) \
+                and self.qualified(func) in FUNCTION_PAIRS:
             what, remover = FUNCTION_PAIRS[self.qualified(func)]
             shown = f"{_display(func)}(...)"
         else:
@@ -129,6 +131,10 @@ class ListenerNeverRemoved(PythonCheck):
             if node.attr == short:
                 return True  # handed over as a callback: `self.addCleanup(logger.removeHandler, h)`
         return False
+
+
+def _short(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _attr_of(expr: ast.expr) -> str:

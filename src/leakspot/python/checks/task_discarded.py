@@ -25,13 +25,17 @@ class TaskDiscarded(PythonCheck):
         call = stmt.value
         if not isinstance(call, ast.Call):
             return
+        func = call.func
+        short = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if short not in ("create_task", "ensure_future") and not (
+                isinstance(func, ast.Name) and func.id in self.names.aliases):
+            return  # cheap filter before name resolution
         if self.under_expecting_context(stmt, self.module.enclosing_function(stmt)):
             return
         name = self.qualified(call.func)
         if name in CREATORS:
             self.report(call, callee=name.split(".")[-1])
             return
-        func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "create_task" and self._is_loop(func.value, stmt):
             self.report(call, callee="loop.create_task")
 
