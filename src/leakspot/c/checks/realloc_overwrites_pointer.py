@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leakspot.c.cfg import NORETURN
 from leakspot.c.checks import c_check, ts_region
+from leakspot.c.leaks import parameters
 from leakspot.c.parse import Node, families, text
 from leakspot.model import Finding, Location
 
@@ -63,8 +64,6 @@ def _old_pointer_kept_elsewhere(fn: Node, left: Node) -> bool:
     if base is None:
         return False
     name = text(base)
-    from leakspot.c.leaks import parameters
-
     if any(p == name for p, _ in parameters(fn)):
         return True
     stack = [fn.child_by_field_name("body")]
