@@ -57,3 +57,15 @@ def test_unknown_keys_and_bad_values_are_errors(tmp_path: Path) -> None:
         (tmp_path / "leakspot.toml").unlink(missing_ok=True)
         r = run("check", ".", "--config", "pyproject.toml", cwd=tmp_path)
         assert r.returncode == 2 and message in r.stderr, (text, r.stderr)
+
+
+def test_config_exclude_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "pkg" / "gen").mkdir(parents=True)
+    (tmp_path / "pkg" / "gen" / "m.py").write_text(LEAKY_PY)
+    (tmp_path / "pkg" / "m.py").write_text(LEAKY_PY)
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nexclude = ["/pkg/gen/"]\n')
+    # run from a sub-folder: the anchored pattern still means <config folder>/pkg/gen
+    r = run("check", ".", "--format", "json", cwd=tmp_path / "pkg")
+    assert findings(r) == [("m.py", "open-without-close")]
+    r = run("check", "gen/m.py", cwd=tmp_path / "pkg")
+    assert r.returncode == 0

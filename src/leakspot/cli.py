@@ -141,8 +141,8 @@ def _check(args) -> int:
         except BaselineError as exc:
             print(f"leakspot: {exc}", file=sys.stderr)
             return EXIT_ERROR
-    exclude = list(settings.exclude) + (_split(args.exclude) or [])
-    result = engine.run(args.paths, codes, root=root, exclude=exclude, jobs=args.jobs, settings=settings)
+    result = engine.run(args.paths, codes, root=root, exclude=_split(args.exclude), jobs=args.jobs,
+                        settings=settings)
     if args.write_baseline:
         n = write_baseline(result, args.write_baseline)
         print(f"leakspot: wrote {n} finding{'s' if n != 1 else ''} to {args.write_baseline}", file=sys.stderr)

@@ -7,6 +7,7 @@ table, searching from the run's root upwards, is used; command-line options over
     select = ["LK1", "LK2"]                 # codes, code prefixes or slugs
     ignore = ["lru-cache-on-method"]
     exclude = ["generated/"]                # gitignore-style, relative to the config file
+                                            # (also for files named on the command line)
     fail-on = "warning"                     # error | warning | note
 
     [tool.leakspot.per-file-ignores]

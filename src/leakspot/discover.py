@@ -38,7 +38,8 @@ def language_of(path: Path) -> str | None:
 
 
 def discover(
-    paths: list[Path], root: Path, exclude: list[str] | None = None
+    paths: list[Path], root: Path, exclude: list[str] | None = None,
+    anchored: list[tuple[Path, list[str]]] | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to analyse under ``paths``, sorted, and the paths that do not exist.
 
@@ -46,7 +47,10 @@ def discover(
         paths: files or directories named by the user.
         root: the directory findings are reported relative to (usually the cwd).
         exclude: extra gitignore-style patterns, matched relative to ``root``.
+        anchored: more patterns, each list matched relative to its own folder (a configuration
+            file's ``exclude``, relative to the file).
     """
+    extra = [(base.resolve(), pathspec.GitIgnoreSpec.from_lines(pats)) for base, pats in anchored or [] if pats]
     user = pathspec.GitIgnoreSpec.from_lines(exclude or [])
     defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
     found: dict[Path, SourceFile] = {}
@@ -56,10 +60,10 @@ def discover(
         if p.is_file():
             lang = language_of(p)
             rel = _display(p, root)
-            if lang and not user.match_file(rel):
+            if lang and not user.match_file(rel) and not _ignored(p.resolve(), False, extra):
                 found[p.resolve()] = SourceFile(rel, p, lang)
         elif p.is_dir():
-            for f in _walk(p, root, user, defaults):
+            for f in _walk(p, root, user, defaults, extra):
                 found[f.path.resolve()] = f
         else:
             missing.append(str(given))
@@ -73,7 +77,7 @@ def _display(p: Path, root: Path) -> str:
         return Path(os.path.relpath(p.resolve(), root.resolve())).as_posix()
 
 
-def _walk(top: Path, root: Path, user, defaults):
+def _walk(top: Path, root: Path, user, defaults, extra=()):
     ignores: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
     # .gitignore files above the walked folder count only up to the enclosing git work tree
     parents = list(top.resolve().parents)
@@ -86,7 +90,7 @@ def _walk(top: Path, root: Path, user, defaults):
     # a folder named explicitly is checked even if git ignores it (like a file named explicitly)
     if _ignored(top.resolve(), True, ignores):
         ignores = []
-    yield from _walk_dir(top.resolve(), root, user, defaults, ignores)
+    yield from _walk_dir(top.resolve(), root, user, defaults, ignores + list(extra))
 
 
 def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
@@ -99,7 +103,10 @@ def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
 
 def _ignored(path: Path, is_dir: bool, ignores) -> bool:
     for base, spec in ignores:
-        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        try:
+            rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        except ValueError:
+            continue  # not below this pattern file's folder
         if spec.match_file(rel):
             return True
     return False

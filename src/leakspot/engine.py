@@ -182,7 +182,8 @@ def run(
         settings: the configuration (per-file ignores, rule options, extra allocators).
     """
     root = root or Path.cwd()
-    files, missing = discover(paths, root, exclude)
+    anchored = [(settings.base, list(settings.exclude))] if settings.exclude else None
+    files, missing = discover(paths, root, exclude, anchored)
     result = RunResult(root=root)
     for m in missing:
         result.notifications.append(Notification(m, "no such file or directory", kind="read-error"))

@@ -141,8 +141,7 @@ class LeakspotServer(LanguageServer):
     def index_workspace(self) -> None:
         """Collect the cross-file facts of every Python file of the workspace (run in a thread)."""
         codes = frozenset({"LK101"})
-        result = run([self.root], codes, root=self.root, exclude=list(self.settings.exclude), jobs=1,
-                     settings=self.settings)
+        result = run([self.root], codes, root=self.root, jobs=1, settings=self.settings)
         for display, names in result.shrunk.items():
             self.shrunk.setdefault(display, names)
 
