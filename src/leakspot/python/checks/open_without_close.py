@@ -154,6 +154,9 @@ class ResourceCheck(PythonCheck):
         elif leak.kind == "return":
             where = self.location(leak.node, f"`{var}` is still open at this return")
             detail = f"`{var}` is still open at the return on line {leak.node.lineno}"
+        elif leak.node is stmt:
+            where = self.location(leak.node, f"the next loop iteration opens a new one into `{var}`")
+            detail = f"the next iteration of the loop rebinds `{var}` (line {leak.node.lineno}) while the previous one is still open"
         else:
             where = self.location(leak.node, f"`{var}` is rebound here while still open")
             detail = f"`{var}` is rebound on line {leak.node.lineno} while still open"
