@@ -62,6 +62,7 @@ class Site:
     node: Node
     family: Family
     callee: str
+    out: tuple[int, str] | None = None  # out-parameter allocator: (argument index, failure kind)
 
 
 @dataclass(frozen=True, order=True)
@@ -216,8 +217,11 @@ class _Eval:
             return self.eval(args[0])
         if fn is not None and fn.type != "identifier":
             self.read(fn)
-        vals = [self.eval(a) for a in args]
         an = self.an
+        site = an.site_of.get(n.id)
+        if site is not None and an.sites[site].out is not None:
+            return self.out_call(site, args)
+        vals = [self.eval(a) for a in args]
         if name in an.deallocators and vals:
             for o in self.held_by(vals[0]):
                 family = an.sites[o.site].family
@@ -245,12 +249,33 @@ class _Eval:
                     self.discard(v)  # a function of this file that only reads that parameter
                 else:
                     self.escape(v)
-        site = an.site_of.get(n.id)
         if site is not None:
             obj = Obj(site, frozenset())
             self.objs.add(obj)
             return (("new", site),)
         return ()
+
+    def out_call(self, site: int, args: list[Node]) -> tuple:
+        """``asprintf(&p, ...)``, ``getline(&line, &n, f)``: the call consumes what ``p`` held
+        (getline reallocates it) and stores a fresh resource in it. Other arguments only read."""
+        index = self.an.sites[site].out[0]
+        target = None
+        for i, a in enumerate(args):
+            if i == index and a.type == "pointer_expression" and text(a.child_by_field_name("operator")) == "&":
+                inner = a.child_by_field_name("argument")
+                if inner is not None and inner.type == "identifier" and text(inner) in self.an.locals:
+                    target = text(inner)
+                    continue
+            self.read(a)
+        if target is None:
+            if index < len(args):
+                self.escape(self.eval(args[index]))  # stored through a pointer we do not follow
+            return ()
+        self.release((("var", target),))
+        self.facts.pop(target, None)
+        self.objs = {Obj(o.site, o.holders - {target}, o.nonnull) if target in o.holders else o for o in self.objs}
+        self.objs.add(Obj(site, frozenset({target})))
+        return (("call", site),)
 
     def assign(self, left: Node | None, vals: tuple) -> tuple:
         while left is not None and left.type == "parenthesized_expression" and left.named_child_count:
@@ -306,9 +331,19 @@ class _Eval:
             kind, tested, fail_when = self._tested(expr, vals)
             self._test_cache = cached = (expr, kind, {x for k, x in tested if k == "var"}, fail_when)
         _, kind, names, fail_when = cached
+        valid = branch != fail_when
+        if kind == "site":
+            # the allocator's own status: on failure nothing was stored in the out-parameter
+            site = self._tested(expr, vals)[1][0][1]
+            out = set()
+            for o in self.objs:
+                if o.site != site:
+                    out.add(o)
+                elif valid:
+                    out.add(Obj(o.site, o.holders, True))
+            return frozenset(out), frozenset(self.facts.items())
         if not names:
             return self.state()
-        valid = branch != fail_when
         facts = dict(self.facts)
         if kind == "truth":
             for name in names:
@@ -330,6 +365,9 @@ class _Eval:
 
     def _tested(self, expr: Node, vals: tuple) -> tuple[str, tuple, str]:
         """(kind, tested local variables, the branch on which they hold the failure value)."""
+        out = self._out_alloc_test(expr)
+        if out is not None:
+            return out
         if expr.type == "binary_expression":
             op = text(expr.child_by_field_name("operator"))
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
@@ -342,6 +380,35 @@ class _Eval:
                 return "sign", self._peek(side), fail_when
             return "truth", (), "false"
         return "truth", self._peek(expr) or tuple(v for v in vals if v[0] == "var"), "false"
+
+    def _out_alloc_test(self, expr: Node) -> tuple[str, tuple, str] | None:
+        """A test of an out-parameter allocator's return value (``asprintf(...) < 0``,
+        ``posix_memalign(...) != 0``, ``if (posix_memalign(...))``): ("site", ((site, id),),
+        the failure branch)."""
+        call, op, value = expr, None, None
+        if expr.type == "binary_expression":
+            op = text(expr.child_by_field_name("operator"))
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            call, value = left, _int_literal(right)
+            if value is None:
+                call, value, op = right, _int_literal(left), _MIRROR.get(op, op)
+        while call is not None and call.type in ("parenthesized_expression", "cast_expression"):
+            call = call.child_by_field_name("value") if call.type == "cast_expression" else call.named_children[0]
+        site = self.an.site_of.get(call.id) if call is not None and call.type == "call_expression" else None
+        if site is None or self.an.sites[site].out is None:
+            return None
+        fails = self.an.sites[site].out[1]
+        if fails == "negative" and op is not None:
+            if (op, value) in _SIGN_FAIL_ON_TRUE:
+                return "site", (("site", site),), "true"
+            if (op, value) in _SIGN_FAIL_ON_FALSE:
+                return "site", (("site", site),), "false"
+        if fails == "nonzero":
+            if op is None:
+                return "site", (("site", site),), "true"  # `if (posix_memalign(...))`: nonzero fails
+            if op in ("!=", "==") and value == 0:
+                return "site", (("site", site),), "true" if op == "!=" else "false"
+        return None
 
     def _peek(self, n: Node) -> tuple:
         while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
@@ -426,6 +493,7 @@ class Analysis:
         self.initial: frozenset = frozenset()
         self.families = families
         self.allocators = {a: f for f in families for a in f.allocators}
+        self.out_allocators = {a: (f, i, k) for f in families for a, i, k in f.out_allocators}
         self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
         self.reallocators = frozenset().union(*(f.reallocators for f in families)) if families else frozenset()
         self.locals = _locals(fn)
@@ -448,6 +516,10 @@ class Analysis:
                 if name in self.allocators:
                     self.site_of[call.id] = len(self.sites)
                     self.sites.append(Site(call, self.allocators[name], name))
+                elif name in self.out_allocators:
+                    family, index, fails = self.out_allocators[name]
+                    self.site_of[call.id] = len(self.sites)
+                    self.sites.append(Site(call, family, name, (index, fails)))
         self.cfg = CFG(fn) if self.sites else None
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
         self._with_sites: set[int] = set()
@@ -573,7 +645,7 @@ CACHE_SIZE = 8192
 
 def _families_key(families: list[Family]) -> tuple:
     """What of the families a cached result depends on (user allocators change with the config)."""
-    return tuple((f.name, f.allocators, f.deallocators, f.reallocators) for f in families)
+    return tuple((f.name, f.allocators, f.deallocators, f.reallocators, f.out_allocators) for f in families)
 
 
 def _remember(cache: dict, key, value) -> None:

@@ -89,6 +89,10 @@ class Family:
     deallocators: frozenset[str]
     reallocators: frozenset[str]
     invalid: str = "null"  # the failure value allocators return: "null" (NULL) or "negative" (-1)
+    #: allocators that store the resource through a pointer argument: name -> (argument index,
+    #: how the call reports failure: "negative" (< 0), "nonzero" (!= 0) or "never" (the buffer
+    #: may be allocated even when the call fails, as with getline))
+    out_allocators: tuple[tuple[str, int, str], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +101,7 @@ def families() -> tuple[Family, ...]:
     raw = tomllib.loads(resources.files("leakspot.c").joinpath("allocators.toml").read_text("utf-8"))
     return tuple(
         Family(name, f["rule"], f["what"], frozenset(f["allocators"]), frozenset(f["deallocators"]),
-               frozenset(f["reallocators"]), f.get("invalid", "null"))
+               frozenset(f["reallocators"]), f.get("invalid", "null"),
+               tuple((k, v["arg"], v["fails"]) for k, v in sorted(f.get("out_allocators", {}).items())))
         for name, f in raw["families"].items()
     )
