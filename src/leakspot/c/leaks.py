@@ -547,7 +547,7 @@ class Analysis:
             node = cfg.nodes[node_id]
             for succ, label, new_state, events in self._transfer(node, state):
                 for e in events:
-                    found.setdefault((e.site, e.kind == "mismatch"), e)
+                    found.setdefault((e.site, _CATEGORY.get(e.kind, "leak")), e)
                 if succ is None:
                     continue
                 key = (succ, new_state)
@@ -752,6 +752,10 @@ def _assigned_names(root: Node) -> frozenset[str]:
             out.add(text(target))
         stack.extend(n.named_children)
     return frozenset(out)
+
+
+#: Each category of event is reported once per allocation site (by its own rule).
+_CATEGORY = {"mismatch": "mismatch", "overwrite": "overwrite"}
 
 
 def _first_arg(call: Node) -> Node | None:

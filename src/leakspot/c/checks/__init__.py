@@ -58,8 +58,9 @@ def run_c_checks(
     by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
     syntax = [r for r in rules if r.code in C_SYNTAX_CHECKS]
     mismatch = by_slug.get("mismatched-deallocator")
-    # a mismatch can involve any family, so all are tracked when that rule is on
-    fams = [f for f in families() if f.rule in by_slug or mismatch is not None]
+    overwrite = by_slug.get("pointer-overwritten-before-free")
+    # these two can involve any family, so all are tracked when either is on
+    fams = [f for f in families() if f.rule in by_slug or mismatch is not None or overwrite is not None]
     if settings.allocators and "malloc-without-free" in by_slug:
         fams.append(Family("user", "malloc-without-free", "memory",
                            frozenset(a for a, _ in settings.allocators),
@@ -86,8 +87,9 @@ def run_c_checks(
         if an is None:
             continue
         for event in an.events:
-            family_rule = an.sites[event.site].family.rule
-            if (event.kind == "mismatch" and mismatch is None) or (event.kind != "mismatch" and family_rule not in by_slug):
+            rule_slug = {"mismatch": "mismatched-deallocator", "overwrite": "pointer-overwritten-before-free"}.get(
+                event.kind, an.sites[event.site].family.rule)
+            if rule_slug not in by_slug:
                 continue
             findings.append(_finding(display, lines, an, event, by_slug, name))
         if an.gave_up:
@@ -108,7 +110,8 @@ def run_c_checks(
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
     site = an.sites[event.site]
-    rule = by_slug["mismatched-deallocator" if event.kind == "mismatch" else site.family.rule]
+    rule = by_slug[{"mismatch": "mismatched-deallocator", "overwrite": "pointer-overwritten-before-free"}.get(
+        event.kind, site.family.rule)]
     cfg_node = an.cfg.nodes[event.node]
     holders = event.holders
     var = f"`{holders[0]}`" if holders else "the result"
