@@ -326,15 +326,17 @@ class _Eval:
         object valid or NULL and is remembered as a fact about the variable; a *sign* test
         (``fd < 0``, ``fd == -1``, ``fd >= 0``) proves a descriptor-family object valid or failed.
         """
-        cached = getattr(self, "_test_cache", None)
-        if cached is None or cached[0] is not expr:
+        # what a condition tests depends only on its text: computed once per analysis
+        tests = self.an.tests
+        cached = tests.get(expr.id)
+        if cached is None:
             kind, tested, fail_when = self._tested(expr, vals)
-            self._test_cache = cached = (expr, kind, {x for k, x in tested if k == "var"}, fail_when)
-        _, kind, names, fail_when = cached
+            site = tested[0][1] if kind == "site" else None
+            cached = tests[expr.id] = (kind, frozenset(x for k, x in tested if k == "var"), fail_when, site)
+        kind, names, fail_when, site = cached
         valid = branch != fail_when
         if kind == "site":
             # the allocator's own status: on failure nothing was stored in the out-parameter
-            site = self._tested(expr, vals)[1][0][1]
             out = set()
             for o in self.objs:
                 if o.site != site:
@@ -490,6 +492,7 @@ class Analysis:
         self.module = module
         self.dropped: set[int] = set()
         self.consulted: set[str] = set()  # same-file functions whose summaries were used
+        self.tests: dict[int, tuple] = {}  # condition node id -> what it tests (see refine)
         self.initial: frozenset = frozenset()
         self.families = families
         self.allocators = {a: f for f in families for a in f.allocators}
