@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from leakspot.c.cfg import CFG, HINTS
-from leakspot.c.parse import Family, Node, declarator_name, text
+from leakspot.c.parse import Family, Node, declarator_name, text, unwrap
 
 #: Functions that read, write or copy through a pointer without keeping or freeing it.
 BORROWERS = frozenset(
@@ -105,8 +105,7 @@ class _Eval:
 
     def forget(self, n: Node | None) -> None:
         """An assignment to ``n``: what conditions said about that variable no longer holds."""
-        while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
-            n = n.child_by_field_name("value") if n.type == "cast_expression" else n.named_children[0]
+        n = unwrap(n)
         if n is not None and n.type == "identifier":
             self.facts.pop(text(n), None)
 
@@ -119,10 +118,7 @@ class _Eval:
             name = text(n)
             return (("var", name),) if name in self.an.locals else ()
         if t in ("parenthesized_expression", "cast_expression"):
-            inner = n.child_by_field_name("value") if t == "cast_expression" else None
-            if inner is None and n.named_child_count:
-                inner = n.named_children[-1]
-            return self.eval(inner)
+            return self.eval(unwrap(n))
         if t == "call_expression":
             return self.call(n)
         if t == "assignment_expression":
@@ -394,8 +390,7 @@ class _Eval:
             call, value = left, _int_literal(right)
             if value is None:
                 call, value, op = right, _int_literal(left), _MIRROR.get(op, op)
-        while call is not None and call.type in ("parenthesized_expression", "cast_expression"):
-            call = call.child_by_field_name("value") if call.type == "cast_expression" else call.named_children[0]
+        call = unwrap(call)
         site = self.an.site_of.get(call.id) if call is not None and call.type == "call_expression" else None
         if site is None or self.an.sites[site].out is None:
             return None
@@ -413,8 +408,7 @@ class _Eval:
         return None
 
     def _peek(self, n: Node) -> tuple:
-        while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
-            n = n.child_by_field_name("value") if n.type == "cast_expression" else n.named_children[0]
+        n = unwrap(n)
         if n is not None and n.type == "identifier" and text(n) in self.an.locals:
             return (("var", text(n)),)
         if n is not None and n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
@@ -749,8 +743,7 @@ def _assigned_names(root: Node) -> frozenset[str]:
         elif t == "declaration":
             for d in n.children_by_field_name("declarator"):
                 out.add(declarator_name(d if d.type != "init_declarator" else d.child_by_field_name("declarator")))
-        while target is not None and target.type in ("parenthesized_expression", "cast_expression"):
-            target = target.child_by_field_name("value") if target.type == "cast_expression" else target.named_children[0]
+        target = unwrap(target)
         if target is not None and target.type == "identifier":
             out.add(text(target))
         stack.extend(n.named_children)

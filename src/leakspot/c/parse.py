@@ -38,6 +38,17 @@ def text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
 
 
+def unwrap(n: Node | None) -> Node | None:
+    """``n`` without surrounding parentheses and casts: ``((char *)(p))`` -> ``p``."""
+    while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
+        if n.type == "cast_expression":
+            n = n.child_by_field_name("value")
+        else:
+            inner = [c for c in n.named_children if c.type != "comment"]
+            n = inner[0] if inner else None
+    return n
+
+
 def functions(root: Node):
     """Every ``function_definition`` in the tree, in source order (inside ``#if`` blocks too)."""
     stack = [root]

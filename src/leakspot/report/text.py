@@ -11,16 +11,12 @@ def path_line(f: Finding) -> str:
     steps = []
     for step in f.flow:
         r = step.location.region
-        if step.kind == "acquire":
-            steps.append(f"line {r.start_line}")
-        elif step.kind == "branch":
-            steps.append(f"line {r.start_line} ({step.location.message})")
-        else:
-            steps.append(f"line {r.start_line} ({step.location.message})")
+        note = "" if step.kind == "acquire" else f" ({step.location.message})"
+        steps.append(f"line {r.start_line}{note}")
     return " -> ".join(steps)
 
 
-def render(result: RunResult, color: bool = False) -> str:
+def render(result: RunResult) -> str:
     """The text report (findings only; notifications go to stderr, see :func:`notifications`)."""
     out = []
     for f in result.findings:

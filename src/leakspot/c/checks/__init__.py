@@ -17,6 +17,8 @@ from leakspot.model import Finding, FlowStep, Location, Notification, Region, ch
 from leakspot.registry import Rule
 
 C_CHECKS: dict[str, str] = {}  # code -> slug
+#: Leak events that are reported by a rule of their own rather than by the family's rule.
+EVENT_RULES = {"mismatch": "mismatched-deallocator", "overwrite": "pointer-overwritten-before-free"}
 #: Checks that are not an allocation family: ``check(tree, display, lines, rule) -> findings``.
 C_SYNTAX_CHECKS: dict[str, object] = {}
 
@@ -57,10 +59,9 @@ def run_c_checks(
     _load_all()
     by_slug = {r.slug: r for r in rules if r.code in C_CHECKS}
     syntax = [r for r in rules if r.code in C_SYNTAX_CHECKS]
-    mismatch = by_slug.get("mismatched-deallocator")
-    overwrite = by_slug.get("pointer-overwritten-before-free")
-    # these two can involve any family, so all are tracked when either is on
-    fams = [f for f in families() if f.rule in by_slug or mismatch is not None or overwrite is not None]
+    # mismatches and overwrites can involve any family: all are tracked when their rules are on
+    any_family = any(slug in by_slug for slug in EVENT_RULES.values())
+    fams = [f for f in families() if f.rule in by_slug or any_family]
     if settings.allocators and "malloc-without-free" in by_slug:
         fams.append(Family("user", "malloc-without-free", "memory",
                            frozenset(a for a, _ in settings.allocators),
@@ -87,9 +88,7 @@ def run_c_checks(
         if an is None:
             continue
         for event in an.events:
-            rule_slug = {"mismatch": "mismatched-deallocator", "overwrite": "pointer-overwritten-before-free"}.get(
-                event.kind, an.sites[event.site].family.rule)
-            if rule_slug not in by_slug:
+            if EVENT_RULES.get(event.kind, an.sites[event.site].family.rule) not in by_slug:
                 continue
             findings.append(_finding(display, lines, an, event, by_slug, name))
         if an.gave_up:
@@ -110,8 +109,7 @@ def run_c_checks(
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
     site = an.sites[event.site]
-    rule = by_slug[{"mismatch": "mismatched-deallocator", "overwrite": "pointer-overwritten-before-free"}.get(
-        event.kind, site.family.rule)]
+    rule = by_slug[EVENT_RULES.get(event.kind, site.family.rule)]
     cfg_node = an.cfg.nodes[event.node]
     holders = event.holders
     var = f"`{holders[0]}`" if holders else "the result"

@@ -5,18 +5,11 @@ from __future__ import annotations
 from leakspot.c.cfg import NORETURN
 from leakspot.c.checks import c_check, ts_region
 from leakspot.c.leaks import parameters
-from leakspot.c.parse import Node, families, text
+from leakspot.c.parse import Node, families, text, unwrap
 from leakspot.model import Finding, Location
 
 #: Reallocators that free the old block themselves when they fail are not a mistake here.
 FREES_ON_FAILURE = frozenset({"reallocf"})
-
-
-def _unwrap(n: Node | None) -> Node | None:
-    while n is not None and n.type in ("parenthesized_expression", "cast_expression"):
-        n = n.child_by_field_name("value") if n.type == "cast_expression" else (
-            n.named_children[0] if n.named_children else None)
-    return n
 
 
 def _norm(n: Node | None) -> str:
@@ -77,7 +70,7 @@ def _old_pointer_kept_elsewhere(fn: Node, left: Node) -> bool:
             value = n.child_by_field_name("value")
         elif n.type == "assignment_expression" and text(n.child_by_field_name("left")) == name:
             value = n.child_by_field_name("right")
-        value = _unwrap(value)
+        value = unwrap(value)
         if value is None:
             continue
         if value.type in ("field_expression", "subscript_expression", "pointer_expression"):
@@ -103,7 +96,7 @@ def check(tree, display: str, lines: list[str], rule) -> list[Finding]:
         stack.extend(n.named_children)
         if n.type != "assignment_expression" or text(n.child_by_field_name("operator")) != "=":
             continue
-        call = _unwrap(n.child_by_field_name("right"))
+        call = unwrap(n.child_by_field_name("right"))
         if call is None or call.type != "call_expression":
             continue
         callee = text(call.child_by_field_name("function"))
@@ -111,7 +104,7 @@ def check(tree, display: str, lines: list[str], rule) -> list[Finding]:
         if callee not in reallocators or args is None or not args.named_children:
             continue
         target = _norm(n.child_by_field_name("left"))
-        if _norm(_unwrap(args.named_children[0])) != target or _failure_ends_process(n, target):
+        if _norm(unwrap(args.named_children[0])) != target or _failure_ends_process(n, target):
             continue
         fn = n.parent
         while fn is not None and fn.type != "function_definition":

@@ -30,6 +30,14 @@ def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:
     return cls
 
 
+def display(expr: ast.expr) -> str:
+    """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
+    try:
+        return ast.unparse(expr)
+    except Exception:  # pragma: no cover - unparse handles every expression
+        return "..."
+
+
 def node_region(node: ast.AST, lines: list[str] | None = None) -> Region:
     """1-based region of an ast node; columns in code points when the source ``lines`` are given
     (ast's own columns are 0-based UTF-8 byte offsets)."""

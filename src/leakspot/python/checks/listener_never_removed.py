@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.checks import PythonCheck, display, python_check
 from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script
 
 #: method -> (what it adds, the method that removes it); receivers must be loggers.
@@ -34,11 +34,11 @@ class ListenerNeverRemoved(PythonCheck):
             what, remover = LOGGER_PAIRS[func.attr]
             if not self._is_logger(func.value, call):
                 return
-            shown = f"{_display(func.value)}.{func.attr}(...)"
+            shown = f"{display(func.value)}.{func.attr}(...)"
         elif (_short(func) in FUNCTION_SHORT_NAMES or (isinstance(func, ast.Name) and func.id in self.names.aliases)) \
                 and self.qualified(func) in FUNCTION_PAIRS:
             what, remover = FUNCTION_PAIRS[self.qualified(func)]
-            shown = f"{_display(func)}(...)"
+            shown = f"{display(func)}(...)"
         else:
             return
         fn = self.module.enclosing_function(call)
@@ -149,10 +149,3 @@ def _flag_name(expr: ast.expr) -> str:
     if isinstance(expr, ast.Attribute):
         return expr.attr
     return ""
-
-
-def _display(expr: ast.expr) -> str:
-    try:
-        return ast.unparse(expr)
-    except Exception:  # pragma: no cover
-        return "..."

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from leakspot.model import FlowStep
-from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.checks import PythonCheck, display, python_check
 from leakspot.python.flow import Tracker
 
 OPENERS = frozenset(
@@ -96,7 +96,7 @@ class ResourceCheck(PythonCheck):
         if _followed_by_process_exit(self.module, call):
             return  # `Popen(...)` then `os._exit(0)`: nothing outlives the process
         parent = self.module.parent(call)
-        shown = _display(call.func)
+        shown = display(call.func)
         noun = resource.noun
         if isinstance(parent, ast.withitem) and not resource.with_releases:
             self.report(call, callee=shown,
@@ -132,7 +132,7 @@ class ResourceCheck(PythonCheck):
                 self.report(
                     call,
                     callee=shown,
-                    detail=f"`{_display(parent.func)}()` reads it but does not close it",
+                    detail=f"`{display(parent.func)}()` reads it but does not close it",
                 )
 
     def _short_names(self) -> frozenset[str]:
@@ -232,13 +232,6 @@ def _followed_by_process_exit(mod, call: ast.Call) -> bool:
     if i + 1 >= len(body) or not isinstance(body[i + 1], ast.Expr) or not isinstance(body[i + 1].value, ast.Call):
         return False
     return mod.names.qualified(body[i + 1].value.func) in EXITS
-
-
-def _display(func: ast.expr) -> str:
-    try:
-        return ast.unparse(func)
-    except Exception:  # pragma: no cover - unparse handles every expression
-        return "open"
 
 
 @python_check

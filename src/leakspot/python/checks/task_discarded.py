@@ -46,9 +46,10 @@ class TaskDiscarded(PythonCheck):
             return expr.attr in LOOP_ATTRIBUTES
         if isinstance(expr, ast.Name):
             fn = self.module.enclosing_function(stmt)
-            scope = fn.body if fn is not None else self.module.tree.body
-            for node in ast.walk(ast.Module(body=scope, type_ignores=[])):
-                if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
-                        and isinstance(node.value, ast.Call) and self.qualified(node.value.func) in LOOP_FACTORIES):
-                    return True
+            return any(
+                self.module.enclosing_function(node) is fn
+                and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
+                and isinstance(node.value, ast.Call) and self.qualified(node.value.func) in LOOP_FACTORIES
+                for node in self.module.nodes(ast.Assign)
+            )
         return False
