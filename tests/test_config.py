@@ -34,13 +34,18 @@ def test_leakspot_toml_rule_options_and_allocators(tmp_path: Path) -> None:
     (tmp_path / "leakspot.toml").write_text(
         'ignore = ["LK102"]\nfail-on = "warning"\n\n'
         '[rules.open-without-close]\nextra-openers = ["store.open_blob"]\n\n'
+        '[rules.listener-never-removed]\nextra-registrars = ["watch:unwatch", "hooks.install:"]\n\n'
         '[c.allocators]\narena_alloc = "arena_free"\n')
     (tmp_path / "m.py").write_text("import store\n\ndef f(k):\n    b = store.open_blob(k)\n    return b.read()\n")
+    (tmp_path / "w.py").write_text("import hooks\nfeed = object()\n\nclass View:\n    def __init__(self):\n"
+                                   "        feed.watch(self.show)\n        hooks.install(self.show)\n\n"
+                                   "    def show(self):\n        pass\n")
     (tmp_path / "a.c").write_text("void f(void) {\n    char *p = arena_alloc(8);\n    p[0] = 1;\n}\n"
                                   "void g(void) {\n    char *p = arena_alloc(8);\n    arena_free(p);\n}\n")
     r = run("check", ".", "--format", "json", cwd=tmp_path)
     assert r.returncode == 1
-    assert findings(r) == [("a.c", "malloc-without-free"), ("m.py", "open-without-close")]
+    assert findings(r) == [("a.c", "malloc-without-free"), ("m.py", "open-without-close"),
+                           ("w.py", "listener-never-removed"), ("w.py", "listener-never-removed")]
 
 
 def test_unknown_keys_and_bad_values_are_errors(tmp_path: Path) -> None:

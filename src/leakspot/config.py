@@ -45,6 +45,7 @@ RULE_OPTIONS = {
     "open-without-close": {"extra-openers"},
     "resource-without-release": {"extra-acquirers"},
     "lru-cache-on-method": {"extra-cache-decorators"},
+    "listener-never-removed": {"extra-registrars"},
 }
 FAIL_ON = ("error", "warning", "note")
 

@@ -1,62 +1,321 @@
-"""LK106 listener-never-removed: a handler, filter or hook added each time a function runs and
-never removed."""
+"""LK106 listener-never-removed: a handler, listener, callback or hook added each time a
+function runs and never removed.
+
+The registrar pairs are data: ``leakspot/python/registrars.toml`` (see its header for the
+kinds) plus the rule option ``extra-registrars``.
+"""
 
 from __future__ import annotations
 
 import ast
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from leakspot.python.checks import PythonCheck, display, python_check
 from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script
 
-#: method -> (what it adds, the method that removes it); receivers must be loggers.
-LOGGER_PAIRS = {"addHandler": ("log handler", "removeHandler"), "addFilter": ("log filter", "removeFilter")}
-#: qualified function -> (what it adds, the function that removes it, or "" when nothing can).
-FUNCTION_PAIRS = {
-    "atexit.register": ("exit callback", "atexit.unregister"),
-    "sys.addaudithook": ("audit hook", ""),
-}
-FUNCTION_SHORT_NAMES = frozenset(name.rsplit(".", 1)[1] for name in FUNCTION_PAIRS)
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger", "logging.getLoggerClass"})
 RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__"})
 PER_INSTANCE = frozenset({"__init__", "__new__", "__call__", "__enter__", "__aenter__", "__post_init__"})
+#: Getters whose value a `replace` setter can put back.
+GETTERS = {"sys.gettrace": "sys.settrace", "sys.getprofile": "sys.setprofile",
+           "threading.gettrace": "threading.settrace", "signal.getsignal": "signal.signal"}
+#: Calls whose result is shared, not owned by the object that stores it.
+SHARED_FACTORY_PREFIXES = ("get", "current", "instance", "default")
+DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A registrar and its unregistrar (see ``registrars.toml`` for the kinds).
+
+    Attributes:
+        kind: logger, function, method, signal, replace or finalize.
+        add: the registering method name or qualified function.
+        remove: the removing one, or "" when nothing can remove it.
+        what: the noun shown in messages ("log handler").
+        repeat: "any" (every function that may run many times) or "clearly" (per-instance
+            methods and loops only).
+        min_args: fewest arguments a call needs to be this registrar.
+        first_arg: "" (anything), "string" (a string literal) or a prefix the first argument,
+            a string literal, must start with.
+    """
+
+    kind: str
+    add: str
+    remove: str
+    what: str
+    repeat: str = "any"
+    min_args: int = 0
+    first_arg: str = ""
+
+    def matches(self, call: ast.Call) -> bool:
+        """Does ``call`` have this registrar's shape (argument count, first argument)?"""
+        if len(call.args) + len(call.keywords) < self.min_args:
+            return False
+        if not self.first_arg:
+            return True
+        first = call.args[0] if call.args else None
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            return False
+        return self.first_arg == "string" or first.value.startswith(self.first_arg)
+
+    @property
+    def short(self) -> str:
+        return self.add.rsplit(".", 1)[-1]
+
+
+@lru_cache(maxsize=None)
+def builtin_pairs() -> tuple[Pair, ...]:
+    """The pairs of ``registrars.toml``."""
+    doc = tomllib.loads((Path(__file__).parent.parent / "registrars.toml").read_text(encoding="utf-8"))
+    return tuple(Pair(**entry) for entry in doc["pair"])
+
+
+def parse_extra(entries) -> tuple[Pair, ...]:
+    """Pairs from the ``extra-registrars`` option: ``"add:remove"`` strings; dotted names are
+    functions, others methods."""
+    out = []
+    for entry in entries:
+        add, _, remove = entry.partition(":")
+        add, remove = add.strip(), remove.strip()
+        if add:
+            out.append(Pair("function" if "." in add else "method", add, remove, "listener"))
+    return tuple(out)
 
 
 @python_check
 class ListenerNeverRemoved(PythonCheck):
-    """Reports ``logger.addHandler``/``addFilter``, ``atexit.register`` and ``sys.addaudithook``
-    calls in functions that may run many times, when nothing in the module removes them."""
+    """Reports registrar calls in functions that may run many times when nothing in the
+    module removes what they add (see the rule document for each kind)."""
 
     code = "LK106"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        pairs = builtin_pairs() + parse_extra(self.settings.option(self.rule.slug, "extra-registrars"))
+        self.by_short: dict[str, list[Pair]] = {}
+        for pair in pairs:
+            self.by_short.setdefault(pair.short, []).append(pair)
+        self.by_short.setdefault("receiver", [])
+
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr in LOGGER_PAIRS:
-            what, remover = LOGGER_PAIRS[func.attr]
-            if not self._is_logger(func.value, call):
-                return
-            shown = f"{display(func.value)}.{func.attr}(...)"
-        elif (_short(func) in FUNCTION_SHORT_NAMES or (isinstance(func, ast.Name) and func.id in self.names.aliases)) \
-                and self.qualified(func) in FUNCTION_PAIRS:
-            what, remover = FUNCTION_PAIRS[self.qualified(func)]
-            shown = f"{display(func)}(...)"
-        else:
+        short = _short(func)
+        pairs = self.by_short.get(short)
+        if pairs is None and isinstance(func, ast.Name) and func.id in self.names.aliases:
+            qualified = self.qualified(func) or ""
+            pairs = self.by_short.get(qualified.rsplit(".", 1)[-1])
+        if pairs is None:
             return
+        if short == "receiver" or (isinstance(func, ast.Name) and (self.qualified(func) or "") in DJANGO_RECEIVER):
+            self._django_receiver(call)
+            return
+        for pair in pairs:
+            if not pair.matches(call):
+                continue
+            handler = getattr(self, "_" + pair.kind)
+            if handler(call, pair):
+                return
+
+    # -- kinds -----------------------------------------------------------------------------
+    def _logger(self, call: ast.Call, pair: Pair) -> bool:
+        func = call.func
+        if not isinstance(func, ast.Attribute) or not self._is_logger(func.value):
+            return False
+        fn = self._repeating(call, pair)
+        if fn is not None and not self._module_calls(pair.remove):
+            self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
+        return True
+
+    def _function(self, call: ast.Call, pair: Pair) -> bool:
+        if self.qualified(call.func) != pair.add:
+            return False
+        fn = self._repeating(call, pair)
+        if fn is not None and not (pair.remove and self._module_calls(pair.remove)):
+            self._report(call, f"{display(call.func)}(...)", pair, fn)
+        return True
+
+    def _method(self, call: ast.Call, pair: Pair) -> bool:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return False
+        fn = self._repeating(call, pair)
+        if fn is None or not self._outlives(func.value, call, fn):
+            return True
+        if pair.remove and self._module_calls(pair.remove):
+            return True
+        self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
+        return True
+
+    def _signal(self, call: ast.Call, pair: Pair) -> bool:
+        if not isinstance(call.func, ast.Attribute) or not _strong(call):
+            return False
+        fn = self._repeating(call, pair)
+        if fn is not None and not self._module_calls(pair.remove):
+            self._report(call, f"{display(call.func)}(..., weak=False)", pair, fn)
+        return True
+
+    def _django_receiver(self, call: ast.Call) -> None:
+        """``@receiver(signal, weak=False)`` on a function defined inside another function."""
+        if self.qualified(call.func) not in DJANGO_RECEIVER or not _strong(call):
+            return
+        decorated = self.module.parent(call)
+        if not isinstance(decorated, (ast.FunctionDef, ast.AsyncFunctionDef)) or call not in decorated.decorator_list:
+            return
+        pair = Pair("signal", "receiver", "disconnect", "signal receiver")
+        fn = self._repeating(decorated, pair)
+        if fn is not None and not self._module_calls("disconnect"):
+            self._report(call, "@receiver(..., weak=False)", pair, fn)
+
+    def _replace(self, call: ast.Call, pair: Pair) -> bool:
+        """A setter whose previous value is saved (``old = signal.signal(...)`` or
+        ``old = sys.gettrace()``) and never used again: the replacement stays installed."""
+        if self.qualified(call.func) != pair.add:
+            return False
         fn = self.module.enclosing_function(call)
-        if fn is None or self._runs_once(fn) or self._guarded(call, fn):
-            return
-        if not isinstance(func, ast.Attribute) or func.attr not in LOGGER_PAIRS:
-            # exit callbacks and audit hooks are mostly meant once per process: report them
-            # only where they clearly repeat, per instance or per loop iteration
-            if fn.name not in PER_INSTANCE and not self._in_loop(call, fn):
-                return
-        if remover and self._module_calls(remover):
-            return
-        why = (f"nothing in this module calls `{remover.rsplit('.', 1)[-1]}`" if remover
-               else "it can never be removed")
-        self.report(call, call=shown, what=what, function=fn.name, why=why)
+        if fn is None:
+            return True
+        saved = None
+        parent = self.module.parent(call)
+        if isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1:
+            saved = parent.targets[0]
+        else:
+            for node in ast.walk(fn):
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call)
+                        and GETTERS.get(self.qualified(node.value.func) or "") == pair.add
+                        and node.lineno < call.lineno):
+                    saved = node.targets[0]
+        if saved is None or self._used_again(saved, fn):
+            return True
+        self.report(call, call=f"{display(call.func)}(...)",
+                    detail=f"installs a {pair.what} in `{fn.name}()` and never puts back the previous one, "
+                    f"saved in `{display(saved)}`: the replacement stays installed with everything it references")
+        return True
+
+    def _finalize(self, call: ast.Call, pair: Pair) -> bool:
+        """``weakref.finalize(obj, func, *args)`` where func or an argument references obj."""
+        if self.qualified(call.func) != pair.add or len(call.args) < 2:
+            return False
+        obj = call.args[0]
+        if not isinstance(obj, ast.Name):
+            return True
+        func, rest = call.args[1], call.args[2:] + [k.value for k in call.keywords]
+        if self._references(func, obj.id, callback=True) or any(self._references(e, obj.id) for e in rest):
+            fn = self.module.enclosing_function(call)
+            self.report(call, call=f"{display(call.func)}({obj.id}, ...)",
+                        detail=f"has a callback or arguments that reference `{obj.id}` itself: the finalizer "
+                        f"registry keeps `{obj.id}` alive until exit, so it is never collected")
+        return True
 
     # -- helpers ---------------------------------------------------------------------------
-    def _is_logger(self, expr: ast.expr, call: ast.Call) -> bool:
+    def _report(self, call: ast.AST, shown: str, pair: Pair, fn) -> None:
+        why = (f"nothing in this module calls `{pair.remove.rsplit('.', 1)[-1]}`" if pair.remove
+               else "it can never be removed")
+        self.report(call, call=shown, detail=f"adds a {pair.what} each time `{fn.name}()` runs and {why}: "
+                    "they accumulate, with everything they reference")
+
+    def _repeating(self, node: ast.AST, pair: Pair):
+        """The function around ``node`` when it may run many times and the add is not guarded
+        to happen once; else None."""
+        fn = self.module.enclosing_function(node)
+        if fn is None or self._runs_once(fn) or self._guarded(node, fn):
+            return None
+        if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
+            return None
+        return fn
+
+    def _outlives(self, recv: ast.expr, call: ast.Call, fn) -> bool:
+        """Does the receiver of a method registrar outlive the call: a module global, an
+        attribute of ``self`` that its class does not create, or a parameter of a
+        per-instance method or a loop body?"""
+        if isinstance(recv, ast.Name):
+            if recv.id not in self.locals_of(fn):
+                return recv.id not in self.names.aliases or not self._is_module(recv)
+            params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+            return recv.id in params and recv.id not in ("self", "cls") and (
+                fn.name in PER_INSTANCE or self._in_loop(call, fn))
+        if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == "self":
+            return not self._created_by_class(recv.attr, fn)
+        return False
+
+    def _is_module(self, name: ast.Name) -> bool:
+        q = self.qualified(name) or ""
+        return "." not in q  # `import asyncio`: a module, not an emitter
+
+    def _created_by_class(self, attr: str, fn) -> bool:
+        """Does the class around ``fn`` assign ``self.<attr>`` a new object (a call that is
+        not a getter such as ``asyncio.get_event_loop()``)?"""
+        cls = self.module.parent(fn)
+        if not isinstance(cls, ast.ClassDef):
+            return False
+        for node in ast.walk(cls):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                       and t.value.id == "self" for t in targets):
+                    callee = _short(node.value.func).lstrip("_").lower()
+                    return not callee.startswith(SHARED_FACTORY_PREFIXES)
+        return False
+
+    def _used_again(self, saved: ast.expr, fn) -> bool:
+        if isinstance(saved, ast.Name):
+            return any(isinstance(n, ast.Name) and n.id == saved.id and isinstance(n.ctx, ast.Load)
+                       for n in ast.walk(fn))
+        if isinstance(saved, ast.Attribute):
+            return any(isinstance(n, ast.Attribute) and n.attr == saved.attr and isinstance(n.ctx, ast.Load)
+                       for n in self.module.nodes(ast.Attribute))
+        return True  # tuple targets, subscripts: not followed
+
+    def _references(self, expr: ast.expr, name: str, callback: bool = False) -> bool:
+        """Does evaluating ``expr`` keep a reference to the object named ``name``: the name
+        itself, a bound method of it as the ``callback`` (``self.close``, not a classmethod or
+        staticmethod of its class), or a lambda or nested function that uses it?"""
+        if isinstance(expr, ast.Name):
+            if expr.id == name:
+                return True
+            nested = self._nested_function(expr)
+            return nested is not None and any(
+                isinstance(n, ast.Name) and n.id == name for b in nested.body for n in ast.walk(b))
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == name:
+            if not callback:
+                return False  # `self.name` as an argument is a plain value
+            return name != "self" or self._instance_method(expr)
+        if isinstance(expr, ast.Lambda):
+            return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr.body))
+        if isinstance(expr, (ast.Tuple, ast.List)):
+            return any(self._references(e, name) for e in expr.elts)
+        return False
+
+    def _nested_function(self, name: ast.Name):
+        """The function defined under ``name`` in the same function as ``name``, or None."""
+        fn = self.module.enclosing_function(name)
+        if fn is None:
+            return None
+        for stmt in ast.walk(fn):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt is not fn and stmt.name == name.id:
+                return stmt
+        return None
+
+    def _instance_method(self, attr: ast.Attribute) -> bool:
+        fn = self.module.enclosing_function(attr)
+        cls = self.module.parent(fn) if fn is not None else None
+        if not isinstance(cls, ast.ClassDef):
+            return False
+        for stmt in cls.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr.attr:
+                return not any(self.qualified(d) in ("builtins.classmethod", "builtins.staticmethod")
+                               for d in stmt.decorator_list)
+        return False
+
+    def _is_logger(self, expr: ast.expr) -> bool:
         if isinstance(expr, ast.Call):
             return self.qualified(expr.func) in LOGGER_FACTORIES
         if isinstance(expr, ast.Attribute) and self.qualified(expr) == "logging.root":
@@ -92,24 +351,26 @@ class ListenerNeverRemoved(PythonCheck):
                 return True
         return False
 
-    def _in_loop(self, call: ast.Call, fn) -> bool:
-        p = self.module.parent(call)
+    def _in_loop(self, node: ast.AST, fn) -> bool:
+        p = self.module.parent(node)
         while p is not None and p is not fn:
             if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
                 return True
             p = self.module.parent(p)
         return False
 
-    def _guarded(self, call: ast.Call, fn) -> bool:
+    def _guarded(self, node: ast.AST, fn) -> bool:
         """Under a test that makes the add idempotent: ``if not logger.handlers:``,
         ``if h not in logger.handlers:``, ``if not has_level_handler(logger):``, or a once-flag
         (``if not self._registered: ... self._registered = True``)."""
-        p = self.module.parent(call)
+        p = self.module.parent(node)
         while p is not None and p is not fn:
             if isinstance(p, ast.If):
                 for n in ast.walk(p.test):
                     name = n.attr if isinstance(n, ast.Attribute) else n.id if isinstance(n, ast.Name) else ""
-                    if "handler" in name.lower() or "filter" in name.lower():
+                    lowered = name.lower()
+                    if any(w in lowered for w in ("handler", "filter", "listener", "callback", "registered",
+                                                  "subscribed", "connected", "hooked", "installed")):
                         return True
                 if isinstance(p.test, ast.UnaryOp) and isinstance(p.test.op, ast.Not):
                     flag = _flag_name(p.test.operand)
@@ -131,6 +392,13 @@ class ListenerNeverRemoved(PythonCheck):
             if node.attr == short:
                 return True  # handed over as a callback: `self.addCleanup(logger.removeHandler, h)`
         return False
+
+
+def _strong(call: ast.Call) -> bool:
+    """``weak=False`` given and no ``dispatch_uid`` (which makes connecting idempotent)."""
+    kw = {k.arg: k.value for k in call.keywords}
+    weak = kw.get("weak")
+    return (isinstance(weak, ast.Constant) and weak.value is False) and "dispatch_uid" not in kw
 
 
 def _short(func: ast.expr) -> str:
