@@ -209,7 +209,6 @@ class ListenerNeverRemoved(PythonCheck):
             return True
         func, rest = call.args[1], call.args[2:] + [k.value for k in call.keywords]
         if self._references(func, obj.id, callback=True) or any(self._references(e, obj.id) for e in rest):
-            fn = self.module.enclosing_function(call)
             self.report(call, call=f"{display(call.func)}({obj.id}, ...)",
                         detail=f"has a callback or arguments that reference `{obj.id}` itself: the finalizer "
                         f"registry keeps `{obj.id}` alive until exit, so it is never collected")
