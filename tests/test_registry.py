@@ -53,8 +53,8 @@ def test_c_families_name_existing_rules() -> None:
 
 
 def test_select_and_ignore() -> None:
-    assert select_rules(["LK1"], None) == {"LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107"}
-    assert select_rules(None, ["open-without-close", "LK2", "LK9"]) == {"LK101", "LK102", "LK104", "LK105", "LK106", "LK107"}
+    assert select_rules(["LK1"], None) == {"LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK108"}
+    assert select_rules(None, ["open-without-close", "LK2", "LK9"]) == {"LK101", "LK102", "LK104", "LK105", "LK106", "LK107", "LK108"}
     try:
         select_rules(["nonsense"], None)
     except ValueError as exc:

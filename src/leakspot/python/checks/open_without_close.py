@@ -49,6 +49,10 @@ class Resource:
     releasers: frozenset[str]
     with_releases: bool = True
     connects_with: str = ""  # keyword that, like a first positional argument, makes it connect
+    held: str = "still open"  # its state while not released, in messages
+    acquired: str = "opened"  # what the acquiring call did, in messages
+    dropped: str = ""  # the message when it is used once (`open(p).read()`), if not the default
+    skip_keyword: tuple[str, object] | None = None  # `daemon=True`: nothing to release
 
 
 FILE = Resource("file object", CLOSERS)
@@ -80,6 +84,10 @@ class ResourceCheck(PythonCheck):
         if resource is None:
             return
         self.resource = resource
+        if resource.skip_keyword and any(
+                k.arg == resource.skip_keyword[0] and isinstance(k.value, ast.Constant)
+                and k.value.value == resource.skip_keyword[1] for k in call.keywords):
+            return
         if resource.connects_with and not call.args and not any(k.arg == resource.connects_with for k in call.keywords):
             return  # `smtplib.SMTP()` without a host: nothing is connected yet
         fn = self.module.enclosing_function(call)
@@ -113,7 +121,7 @@ class ResourceCheck(PythonCheck):
             self.report(
                 call,
                 callee=shown,
-                detail=f"the {noun} is used once and never released; it stays open until "
+                detail=resource.dropped or f"the {noun} is used once and never released; it stays open until "
                 "the garbage collector finalises it",
             )
             return
@@ -147,20 +155,21 @@ class ResourceCheck(PythonCheck):
         if not leaks:
             return
         leak = leaks[0]
+        held, acquired = resource.held, resource.acquired
         if leak.node is None:
             last = fn.body[-1]
-            where = self.location(last, f"`{var}` is still open when `{fn.name}` ends here")
-            detail = f"`{var}` is still open when `{fn.name}()` ends (line {where.region.end_line})"
+            where = self.location(last, f"`{var}` is {held} when `{fn.name}` ends here")
+            detail = f"`{var}` is {held} when `{fn.name}()` ends (line {where.region.end_line})"
         elif leak.kind == "return":
-            where = self.location(leak.node, f"`{var}` is still open at this return")
-            detail = f"`{var}` is still open at the return on line {leak.node.lineno}"
+            where = self.location(leak.node, f"`{var}` is {held} at this return")
+            detail = f"`{var}` is {held} at the return on line {leak.node.lineno}"
         elif leak.node is stmt:
-            where = self.location(leak.node, f"the next loop iteration opens a new one into `{var}`")
-            detail = f"the next iteration of the loop rebinds `{var}` (line {leak.node.lineno}) while the previous one is still open"
+            where = self.location(leak.node, f"the next loop iteration makes a new one in `{var}`")
+            detail = f"the next iteration of the loop rebinds `{var}` (line {leak.node.lineno}) while the previous one is {held}"
         else:
-            where = self.location(leak.node, f"`{var}` is rebound here while still open")
-            detail = f"`{var}` is rebound on line {leak.node.lineno} while still open"
-        acquire = self.location(call, f"`{var}` is opened here")
+            where = self.location(leak.node, f"`{var}` is rebound here while {held}")
+            detail = f"`{var}` is rebound on line {leak.node.lineno} while {held}"
+        acquire = self.location(call, f"`{var}` is {acquired} here")
         self.report(
             call,
             related=[where],
