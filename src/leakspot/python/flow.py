@@ -96,6 +96,12 @@ class Tracker:
                 # leave `f` ours
                 simple = not isinstance(stmt, _COMPOUND)
                 released = simple and _st(states, OPEN) and not _st(post, OPEN)
+                if isinstance(stmt, (ast.With, ast.AsyncWith)) and _st(states, OPEN):
+                    # `with os.fdopen(fd) as f:` takes ownership; its body adds its own states
+                    items = states
+                    for item in stmt.items:
+                        items = self._effects(item.context_expr, items)
+                    released = not _st(items, OPEN)
                 self._raising[-1].update(_drop_open(states) if released else states)
             states = post
         return states

@@ -35,6 +35,10 @@ BORROWERS = frozenset(
         "builtins.hasattr", "builtins.getattr", "builtins.repr", "builtins.str", "builtins.id",
         "builtins.type", "builtins.enumerate", "builtins.list", "builtins.sorted",
         "os.fstat", "os.fsync", "fcntl.flock", "fcntl.lockf", "fcntl.fcntl", "fcntl.ioctl",
+        # descriptor functions that use an fd without closing it
+        "os.write", "os.read", "os.pread", "os.pwrite", "os.lseek", "os.ftruncate", "os.fdatasync",
+        "os.isatty", "os.fchmod", "os.fchown", "os.get_inheritable", "os.set_inheritable",
+        "os.get_blocking", "os.set_blocking", "os.readv", "os.writev", "os.sendfile",
     }
 )
 CLOSERS = frozenset({"close", "__exit__"})
@@ -53,6 +57,7 @@ class Resource:
     acquired: str = "opened"  # what the acquiring call did, in messages
     dropped: str = ""  # the message when it is used once (`open(p).read()`), if not the default
     skip_keyword: tuple[str, object] | None = None  # `daemon=True`: nothing to release
+    element: int | None = None  # the acquiring call returns a tuple; this element is the resource
 
 
 FILE = Resource("file object", CLOSERS)
@@ -109,6 +114,17 @@ class ResourceCheck(PythonCheck):
         if isinstance(parent, ast.withitem) and not resource.with_releases:
             self.report(call, callee=shown,
                         detail=f"`with` on a {noun} does not close it (it only commits or rolls back)")
+            return
+        if resource.element is not None:
+            # `fd, path = tempfile.mkstemp()`: track the element that is the resource
+            if (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Tuple)
+                    and len(parent.targets[0].elts) > resource.element):
+                target = parent.targets[0].elts[resource.element]
+                if isinstance(target, ast.Name) and target.id in self.locals_of(fn):
+                    self._track(fn, parent, target.id, call, shown)
+            elif isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Constant) \
+                    and parent.slice.value == resource.element and isinstance(self.module.parent(parent), ast.Expr):
+                self.report(call, callee=shown, detail=f"the {noun} is discarded without being released")
             return
         if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]

@@ -43,6 +43,9 @@ RESOURCES = {
     "select.epoll": SELECTOR,
     "select.kqueue": SELECTOR,
     "mmap.mmap": Resource("memory map", frozenset({"close", "__exit__"})),
+    # the descriptor of `fd, path = mkstemp()`: released by `os.close(fd)` or by handing it to
+    # `os.fdopen`/`open` (any call that is not a known borrower such as `os.write`)
+    "tempfile.mkstemp": Resource("file descriptor", frozenset(), element=0),
 }
 
 
