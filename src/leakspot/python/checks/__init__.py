@@ -89,6 +89,13 @@ class PythonCheck:
         """Qualified name of ``expr`` in its scope (shadowing by the enclosing function's locals)."""
         return self.names.qualified(expr, self.locals_of(self.module.enclosing_function(expr)))
 
+    def qualified_in(self, expr: ast.expr, targets) -> str | None:
+        """:meth:`qualified` when it is one of ``targets``, else None. Resolves without the
+        enclosing function's locals first, so calls that cannot match never pay for them."""
+        if self.names.qualified(expr) not in targets:
+            return None
+        return self.qualified(expr)
+
     def report(
         self,
         node: ast.AST,

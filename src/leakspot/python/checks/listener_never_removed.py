@@ -111,11 +111,10 @@ class ListenerNeverRemoved(PythonCheck):
         short = _short(func)
         pairs = self.by_short.get(short)
         if pairs is None and isinstance(func, ast.Name) and func.id in self.names.aliases:
-            qualified = self.qualified(func) or ""
-            pairs = self.by_short.get(qualified.rsplit(".", 1)[-1])
+            pairs = self.by_short.get(self.names.aliases[func.id].rsplit(".", 1)[-1])
         if pairs is None:
             return
-        if short == "receiver" or (isinstance(func, ast.Name) and (self.qualified(func) or "") in DJANGO_RECEIVER):
+        if short == "receiver" or (isinstance(func, ast.Name) and self.names.aliases.get(func.id) in DJANGO_RECEIVER):
             self._django_receiver(call)
             return
         for pair in pairs:
@@ -205,8 +204,8 @@ class ListenerNeverRemoved(PythonCheck):
         if self.qualified(call.func) != pair.add or len(call.args) < 2:
             return False
         obj = call.args[0]
-        if not isinstance(obj, ast.Name):
-            return True
+        if not isinstance(obj, ast.Name) or self._is_class(obj):
+            return True  # a class object lives until exit anyway: nothing is kept longer
         func, rest = call.args[1], call.args[2:] + [k.value for k in call.keywords]
         if self._references(func, obj.id, callback=True) or any(self._references(e, obj.id) for e in rest):
             self.report(call, call=f"{display(call.func)}({obj.id}, ...)",
@@ -292,6 +291,15 @@ class ListenerNeverRemoved(PythonCheck):
         if isinstance(expr, (ast.Tuple, ast.List)):
             return any(self._references(e, name) for e in expr.elts)
         return False
+
+    def _is_class(self, name: ast.Name) -> bool:
+        """``cls`` of a classmethod, or the name of a class defined in this module."""
+        fn = self.module.enclosing_function(name)
+        if fn is not None and any(isinstance(d, ast.Name) and d.id == "classmethod" for d in fn.decorator_list):
+            params = fn.args.posonlyargs + fn.args.args
+            if params and params[0].arg == name.id:
+                return True
+        return any(isinstance(c, ast.ClassDef) and c.name == name.id for c in self.module.nodes(ast.ClassDef))
 
     def _nested_function(self, name: ast.Name):
         """The function defined under ``name`` in the same function as ``name``, or None."""

@@ -34,12 +34,15 @@ class LruCacheOnMethod(PythonCheck):
     def visit_ClassDef(self, cls: ast.ClassDef) -> None:
         if any(self.qualified(b) in SINGLETON_BASES for b in cls.bases):
             return
+        extra = self.settings.option(self.rule.slug, "extra-cache-decorators")
         for stmt in cls.body:
             if not isinstance(stmt, FunctionNode):
                 continue
             if stmt.name in IMPLICIT_CLASSMETHODS:
                 continue  # receives the class, not an instance
-            decorators = [self.qualified(_callee(d)) for d in stmt.decorator_list]
+            # decorators are evaluated in the class body: resolve them at module scope (a
+            # method's own locals do not shadow them)
+            decorators = [self.names.qualified(_callee(d), frozenset()) for d in stmt.decorator_list]
             if any(d in NOT_INSTANCE for d in decorators):
                 continue
             positional = stmt.args.posonlyargs + stmt.args.args
@@ -47,7 +50,6 @@ class LruCacheOnMethod(PythonCheck):
                 continue
             if positional and positional[0].arg in CLASS_ARGUMENT_NAMES:
                 continue  # `@classproperty`, `classmethod(f)` later: it receives the class
-            extra = self.settings.option(self.rule.slug, "extra-cache-decorators")
             for node, name in zip(stmt.decorator_list, decorators):
                 if name in CACHE_DECORATORS or name in extra:
                     bound = _maxsize(node, name)

@@ -76,16 +76,18 @@ class ResourceCheck(PythonCheck):
 
     resources: dict[str, Resource] = {}
     option = ""
+    _target_cache: tuple[frozenset[str], frozenset[str]] | None = None
 
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
         short = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        extra = self.settings.option(self.rule.slug, self.option) if self.option else ()
-        if (short not in self._short_names() and not (isinstance(func, ast.Name) and func.id in self.names.aliases)
-                and not any(e.rsplit(".", 1)[-1] == short for e in extra)):
+        shorts, targets = self._targets()
+        if short not in shorts and not (isinstance(func, ast.Name) and func.id in self.names.aliases):
             return  # cheap filter before name resolution
-        callee = self.qualified(func)
-        resource = self.resources.get(callee) or (FILE if callee in extra else None)
+        callee = self.qualified_in(func, targets)
+        if callee is None:
+            return
+        resource = self.resources.get(callee) or FILE
         if resource is None:
             return
         self.resource = resource
@@ -159,11 +161,13 @@ class ResourceCheck(PythonCheck):
                     detail=f"`{display(parent.func)}()` reads it but does not close it",
                 )
 
-    def _short_names(self) -> frozenset[str]:
-        cls = type(self)
-        if "_shorts" not in cls.__dict__:
-            cls._shorts = frozenset(name.rsplit(".", 1)[1] for name in cls.resources)
-        return cls._shorts
+    def _targets(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(last components, qualified names) of the acquiring calls, the ``option``'s included."""
+        if self._target_cache is None:
+            extra = self.settings.option(self.rule.slug, self.option) if self.option else ()
+            names = frozenset(self.resources) | frozenset(extra)
+            self._target_cache = (frozenset(n.rsplit(".", 1)[-1] for n in names), names)
+        return self._target_cache
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         resource = self.resource

@@ -57,7 +57,6 @@ class ReferenceCycle(PythonCheck):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.edges: dict[tuple[str, str], Edge] = {}
-        self.classes: dict[str, ast.ClassDef] | None = None
 
     # -- exceptions stored ------------------------------------------------------------------
     def visit_ExceptHandler(self, handler: ast.ExceptHandler) -> None:
@@ -67,7 +66,8 @@ class ReferenceCycle(PythonCheck):
         if fn is None:
             return
         method = _is_method(self.module, fn)
-        globals_ = frozenset(n for g in ast.walk(fn) if isinstance(g, ast.Global) for n in g.names)
+        globals_ = frozenset(n for g in self.module.nodes(ast.Global) if self.module.enclosing_function(g) is fn
+                             for n in g.names)
         if not method and not globals_:
             return
         name = handler.name
@@ -147,42 +147,51 @@ class ReferenceCycle(PythonCheck):
         return False
 
     # -- class-reference graph -------------------------------------------------------------
-    def visit_ClassDef(self, cls: ast.ClassDef) -> None:
-        if self.classes is None:
-            self.classes = {c.name: c for c in self.module.tree.body if isinstance(c, ast.ClassDef)}
-        classes = self.classes
-        if cls.name not in classes:
-            return
-        for fn in cls.body:
-            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _is_method(self.module, fn):
+    def _method_of(self, node: ast.AST, classes: dict[str, ast.ClassDef]):
+        """(class, method, its instance parameter) around ``node``, or None."""
+        fn = self.module.enclosing_function(node)
+        cls = self.module.parent(fn) if fn is not None else None
+        if not isinstance(cls, ast.ClassDef) or classes.get(cls.name) is not cls or not _is_method(self.module, fn):
+            return None
+        return cls, fn, _first_param(fn)
+
+    def _class_edges(self, classes: dict[str, ast.ClassDef]) -> None:
+        """Add the edges that methods of top-level classes create to ``self.edges``, from the
+        module's node index (assignments to ``self.x`` and ``self.x.append(...)`` calls)."""
+        for node in self.module.nodes(ast.Assign):
+            if not any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in node.targets):
                 continue
-            this = _first_param(fn)
-            for node in ast.walk(fn):
-                if not isinstance(node, ast.Assign):
-                    continue
-                attr = next((_self_attr(t, this) for t in node.targets if _self_attr(t, this)), "")
-                if not attr:
-                    continue
-                if self._keeps_self(node.value, this, cls):
-                    self.edges.setdefault((cls.name, cls.name), Edge(node, (
-                        f"`{cls.name}.{fn.name}` stores `{display(node.value)}`, which references `{this}`, "
-                        f"in `{this}.{attr}`"), cls.name, attr))
-                child, back = self._constructed_with_self(node.value, this, classes)
+            where = self._method_of(node, classes)
+            if where is None:
+                continue
+            cls, fn, this = where
+            attr = next((_self_attr(t, this) for t in node.targets if _self_attr(t, this)), "")
+            if not attr:
+                continue
+            if self._keeps_self(node.value, this, cls):
+                self.edges.setdefault((cls.name, cls.name), Edge(node, (
+                    f"`{cls.name}.{fn.name}` stores `{display(node.value)}`, which references `{this}`, "
+                    f"in `{this}.{attr}`"), cls.name, attr))
+            child, back = self._constructed_with_self(node.value, this, classes)
+            if back is not None:
+                self.edges.setdefault((cls.name, child), Edge(node, (
+                    f"`{cls.name}.{fn.name}` stores `{display(node.value)}` in `{this}.{attr}`"), cls.name, attr))
+                self.edges.setdefault((child, cls.name), back)
+        for node in self.module.nodes(ast.Call):
+            if not (isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "add", "insert", "appendleft")
+                    and any(isinstance(a, ast.Call) for a in node.args)):
+                continue
+            where = self._method_of(node, classes)
+            if where is None or not _self_attr(node.func.value, where[2]):
+                continue
+            cls, fn, this = where
+            for arg in node.args:
+                child, back = self._constructed_with_self(arg, this, classes)
                 if back is not None:
                     self.edges.setdefault((cls.name, child), Edge(node, (
-                        f"`{cls.name}.{fn.name}` stores `{display(node.value)}` in `{this}.{attr}`"), cls.name, attr))
+                        f"`{cls.name}.{fn.name}` adds `{display(arg)}` to "
+                        f"`{display(node.func.value)}`"), cls.name, _self_attr(node.func.value, this)))
                     self.edges.setdefault((child, cls.name), back)
-            for node in ast.walk(fn):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr in ("append", "add", "insert", "appendleft")
-                        and _self_attr(node.func.value, this)):
-                    for arg in node.args:
-                        child, back = self._constructed_with_self(arg, this, classes)
-                        if back is not None:
-                            self.edges.setdefault((cls.name, child), Edge(node, (
-                                f"`{cls.name}.{fn.name}` adds `{display(arg)}` to "
-                                f"`{display(node.func.value)}`"), cls.name, _self_attr(node.func.value, this)))
-                            self.edges.setdefault((child, cls.name), back)
 
     def _keeps_self(self, value: ast.expr, this: str, cls: ast.ClassDef) -> bool:
         """Is ``value`` a bound method of ``this`` (an instance method of ``cls``), a lambda
@@ -218,6 +227,10 @@ class ReferenceCycle(PythonCheck):
         return "", None
 
     def finish(self) -> None:
+        classes = {c.name: c for c in self.module.tree.body if isinstance(c, ast.ClassDef)}
+        if not classes or not self._some_class_matters(classes):
+            return  # no finalizer and no resource: cycles cost memory only, the collector's job
+        self._class_edges(classes)
         if not self.edges:
             return
         import networkx as nx  # only modules with candidate edges pay for the import
@@ -225,7 +238,6 @@ class ReferenceCycle(PythonCheck):
         graph = nx.DiGraph()
         for (src, dst), edge in self.edges.items():
             graph.add_edge(src, dst, edge=edge)
-        classes = self.classes or {}
         reported: set[frozenset[str]] = set()
         for cycle in nx.simple_cycles(graph, length_bound=3):
             key = frozenset(cycle)
@@ -245,6 +257,23 @@ class ReferenceCycle(PythonCheck):
             self.report(steps[0].node, related=[self.location(e.node, e.text) for e in steps[1:]], detail=(
                 f"instances of {names} form a reference cycle ({chain}): {owners[start][1]} only when the "
                 "cyclic garbage collector finds the cycle, not when the last reference goes"))
+
+    def _some_class_matters(self, classes: dict[str, ast.ClassDef]) -> bool:
+        """Cheap test on the node index: a top-level class defines ``__del__`` or assigns an
+        attribute from an acquiring call."""
+        if any(isinstance(s, ast.FunctionDef) and s.name == "__del__" for c in classes.values() for s in c.body):
+            return True
+        shorts = self._resource_shorts()
+        for node in self.module.nodes(ast.Assign):
+            v = node.value
+            if isinstance(v, ast.Call) and (v.func.attr if isinstance(v.func, ast.Attribute) else getattr(v.func, "id", "")) in shorts \
+                    and any(isinstance(t, ast.Attribute) for t in node.targets):
+                return True
+        return False
+
+    @staticmethod
+    def _resource_shorts() -> frozenset[str]:
+        return frozenset(name.rsplit(".", 1)[-1] for name in RESOURCE_CALLS)
 
     def _cleared(self, cls: ast.ClassDef | None, attr: str) -> bool:
         """Does a method of ``cls`` set ``self.<attr>`` to None, delete it or clear it?"""

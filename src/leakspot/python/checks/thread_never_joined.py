@@ -27,17 +27,50 @@ class ThreadNeverJoined(ResourceCheck):
 
     code = "LK108"
     resources = THREADS
+    _entry_points: set[str] | None = None
 
     def visit_Call(self, call: ast.Call) -> None:
+        if _short(call.func) != "Thread" and not (isinstance(call.func, ast.Name) and call.func.id in self.names.aliases):
+            return
+        if self.qualified_in(call.func, THREADS) is None:
+            return
         parent = self.module.parent(call)
         if isinstance(parent, ast.Expr):
             return  # `Thread(...)` alone is never started
         if isinstance(parent, ast.Attribute) and parent.attr != "start":
             return
+        fn = self.module.enclosing_function(call)
+        if fn is not None and (self._under_thread_context(call, fn) or self._process_entry_point(fn)):
+            return
         super().visit_Call(call)
+
+    def _under_thread_context(self, node: ast.AST, fn) -> bool:
+        """Inside ``with <something about threads>():`` (``threading_helper.wait_threads_exit()``,
+        ``reap_threads()``): that context manager waits for the threads started in it."""
+        p = self.module.parent(node)
+        while p is not None and p is not fn:
+            if isinstance(p, (ast.With, ast.AsyncWith)) and any(
+                    isinstance(i.context_expr, ast.Call) and "thread" in _short(i.context_expr.func).lower()
+                    for i in p.items):
+                return True
+            p = self.module.parent(p)
+        return False
+
+    def _process_entry_point(self, fn) -> bool:
+        """Is ``fn`` the ``target=`` of a ``Process(...)`` in this module? Then it is the whole
+        life of that process, whose shutdown joins every non-daemon thread."""
+        if self._entry_points is None:
+            self._entry_points = {
+                _short(k.value) for call in self.module.nodes(ast.Call) if _short(call.func).endswith("Process")
+                for k in call.keywords if k.arg == "target"}
+        return fn.name in self._entry_points
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "start"
                    and isinstance(n.func.value, ast.Name) and n.func.value.id == var for n in ast.walk(fn)):
             return  # never started here: whoever starts it owns it
         super()._track(fn, stmt, var, call, shown)
+
+
+def _short(expr: ast.expr) -> str:
+    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
