@@ -379,13 +379,28 @@ class ListenerNeverRemoved(PythonCheck):
                     if any(w in lowered for w in ("handler", "filter", "listener", "callback", "registered",
                                                   "subscribed", "connected", "hooked", "installed")):
                         return True
+                flag = ""
                 if isinstance(p.test, ast.UnaryOp) and isinstance(p.test.op, ast.Not):
                     flag = _flag_name(p.test.operand)
-                    if flag and any(isinstance(a, ast.Assign) and any(_flag_name(t) == flag for t in a.targets)
-                                    for b in p.body for a in ast.walk(b)):
-                        return True
+                elif (isinstance(p.test, ast.Compare) and len(p.test.ops) == 1 and isinstance(p.test.ops[0], ast.Is)
+                      and isinstance(p.test.comparators[0], ast.Constant) and p.test.comparators[0].value is None):
+                    flag = _flag_name(p.test.left)  # `if _logger is None: _logger = ...`
+                    if not self._persistent(p.test.left, fn):
+                        flag = ""  # a parameter or local: tested again on every call
+                if flag and any(isinstance(a, ast.Assign) and any(_flag_name(t) == flag for t in a.targets)
+                                for b in p.body for a in ast.walk(b)):
+                    return True
             p = self.module.parent(p)
         return False
+
+    def _persistent(self, expr: ast.expr, fn) -> bool:
+        """Does ``expr`` outlive a call of ``fn``: an attribute, or a global name?"""
+        if isinstance(expr, ast.Attribute):
+            return True
+        if not isinstance(expr, ast.Name):
+            return False
+        declared = any(isinstance(g, ast.Global) and expr.id in g.names for g in ast.walk(fn))
+        return declared or expr.id not in self.locals_of(fn)
 
     def _module_calls(self, remover: str) -> bool:
         short = remover.rsplit(".", 1)[-1]

@@ -162,12 +162,25 @@ class UnboundedModuleCache(PythonCheck):
             effect = _effect(self, node)
             if effect == "grow":
                 if (not import_time and not self._registry_or_bounded_keys(node, fn)
+                        and not self._lazy_initialisation(node, fn, containers)
                         and self._grows_per_call(node, fn)):
                     c.grows.append((self.module.parent(node), fn))
             elif effect == "bound":
                 c.bounded = True
             elif effect == "read":
                 c.reads.add(id(fn))
+
+    def _lazy_initialisation(self, ref: ast.expr, fn, containers) -> bool:
+        """Is the growth under ``if not C:`` (or ``if len(C) == 0:``, ``if C is None``-style
+        emptiness tests) where ``C`` is one of the module's or class's containers? Then it fills
+        them once, on first use, and never again."""
+        names = {name for _, name in containers}
+        p = self.module.parent(ref)
+        while p is not None and p is not fn:
+            if isinstance(p, ast.If) and _tests_emptiness(p.test, names):
+                return True
+            p = self.module.parent(p)
+        return False
 
     def _grows_per_call(self, ref: ast.expr, fn) -> bool:
         """Is there evidence that this growth adds a new entry on (almost) every call?
@@ -246,6 +259,11 @@ class UnboundedModuleCache(PythonCheck):
             self._finite_domain(n, fn, params) for n in names
         ):
             return True
+        if isinstance(key, ast.JoinedStr):
+            # f"prefix_{k}" over loop variables of finite collections: a finite set of keys
+            leaves = [v.value for v in key.values if isinstance(v, ast.FormattedValue)]
+            if leaves and all(isinstance(v, ast.Name) and self._finite_domain(v, fn, params) for v in leaves):
+                return True
         if not names or not all(isinstance(n, ast.Name) and n.id in params for n in names):
             return False
         if not fn.name.startswith("_") or self.module.parent(fn) is not self.module.tree:
@@ -265,9 +283,12 @@ class UnboundedModuleCache(PythonCheck):
                     return False
         return True
 
-    def _finite_domain(self, name: ast.Name, fn, params: set[str]) -> bool:
+    def _finite_domain(self, name: ast.Name, fn, params: set[str], depth: int = 0) -> bool:
         """Does ``name`` range over a finite domain: a flag parameter (bool default), a
-        parameter named like a type or mode, or a loop variable over a module-level collection?"""
+        parameter named like a type or mode, a loop variable over a module-level collection, or
+        a local only ever assigned constants and f-strings of such names?"""
+        if depth > 2:
+            return False
         if name.id in params:
             if FINITE_PARAM.search(name.id):
                 return True
@@ -283,7 +304,21 @@ class UnboundedModuleCache(PythonCheck):
                     and any(isinstance(e, ast.Name) and e.id == name.id for e in p.target.elts)):
                 return self._finite_iterable(p.iter, fn, params)
             p = self.module.parent(p)
-        return False
+        values = [a.value for a in _own_nodes(fn) if isinstance(a, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == name.id for t in a.targets)]
+        loops = [n for n in _own_nodes(fn) if isinstance(n, (ast.For, ast.AsyncFor))
+                 and any(isinstance(t, ast.Name) and t.id == name.id for t in ast.walk(n.target))]
+        if not values or not all(self._finite_iterable(n.iter, fn, params) for n in loops):
+            return False
+        for v in values:
+            if isinstance(v, ast.Constant):
+                continue
+            if isinstance(v, ast.JoinedStr):
+                leaves = [x.value for x in v.values if isinstance(x, ast.FormattedValue)]
+                if all(isinstance(x, ast.Name) and self._finite_domain(x, fn, params, depth + 1) for x in leaves):
+                    continue
+            return False
+        return True
 
     def _finite_iterable(self, it: ast.expr, fn, params: set[str]) -> bool:
         """A literal collection, a module-level one, or a view of one (``list(M.items())``)."""
@@ -301,6 +336,8 @@ class UnboundedModuleCache(PythonCheck):
         if isinstance(it, ast.Name):
             if it.id in self.names.module_bindings and it.id not in self.locals_of(fn):
                 return True
+            if it.id in self.names.aliases:
+                return True  # an imported table: fixed by the module that defines it
             return it.id not in params and self._finite_domain(it, fn, params)
         return False
 
@@ -378,10 +415,33 @@ def _targets(stmt) -> list:
     return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
+def _tests_emptiness(test: ast.expr, names: set[str]) -> bool:
+    """``not C``, ``not cls.C``, ``len(C) == 0`` or ``C == []``-like tests of a container in ``names``."""
+    def named(e: ast.expr) -> bool:
+        return (isinstance(e, ast.Name) and e.id in names) or (isinstance(e, ast.Attribute) and e.attr in names)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return named(test.operand)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+        left, right = test.left, test.comparators[0]
+        if isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == "len" and left.args:
+            return named(left.args[0]) and isinstance(right, ast.Constant) and right.value == 0
+        return named(left) and isinstance(right, (ast.List, ast.Dict, ast.Set)) and not getattr(right, "elts", getattr(right, "keys", []))
+    return False
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``"""
+    return (isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare)
+            and isinstance(stmt.test.left, ast.Name) and stmt.test.left.id == "__name__")
+
+
 def _module_statements(body: list[ast.stmt]):
-    """Top-level statements, also inside module-level ``if``/``try`` blocks."""
+    """Top-level statements, also inside module-level ``if``/``try`` blocks, but not inside
+    ``if __name__ == "__main__":`` (a script's run, which happens once)."""
     for stmt in body:
         yield stmt
+        if _is_main_guard(stmt):
+            continue
         if isinstance(stmt, ast.If):
             yield from _module_statements(stmt.body + stmt.orelse)
         elif isinstance(stmt, ast.Try):
