@@ -387,9 +387,10 @@ class ListenerNeverRemoved(PythonCheck):
                     flag = _flag_name(p.test.left)  # `if _logger is None: _logger = ...`
                     if not self._persistent(p.test.left, fn):
                         flag = ""  # a parameter or local: tested again on every call
-                if flag and any(isinstance(a, ast.Assign) and any(_flag_name(t) == flag for t in a.targets)
-                                for b in p.body for a in ast.walk(b)):
-                    return True
+                sets = [t for b in p.body for a in ast.walk(b) if isinstance(a, ast.Assign)
+                        for t in a.targets if flag and _flag_name(t) == flag]
+                if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)):
+                    return True  # (`self.done = True` in `__init__` is once per instance, not once)
             p = self.module.parent(p)
         return False
 
@@ -414,6 +415,10 @@ class ListenerNeverRemoved(PythonCheck):
             if node.attr == short:
                 return True  # handed over as a callback: `self.addCleanup(logger.removeHandler, h)`
         return False
+
+
+def _on_self(target: ast.expr) -> bool:
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
 
 
 def _strong(call: ast.Call) -> bool:
