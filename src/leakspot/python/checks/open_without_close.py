@@ -42,6 +42,8 @@ BORROWERS = frozenset(
     }
 )
 CLOSERS = frozenset({"close", "__exit__"})
+#: Methods that read a file object handed to them without closing it (``ConfigParser``).
+BORROWER_METHODS = frozenset({"read_file", "readfp"})
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,14 @@ class ResourceCheck(PythonCheck):
                 detail=f"the {noun} is discarded without being released",
             )
             return
+        if isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)) and parent.iter is call:
+            self.report(call, callee=shown, detail=f"the {noun} is iterated and never released; it stays open "
+                        "until the garbage collector finalises it, also when the loop ends early")
+            return
         if isinstance(parent, ast.Call) and call in parent.args:
-            if self.qualified(parent.func) in BORROWERS:
+            if isinstance(parent.func, ast.Attribute) and parent.func.attr in BORROWER_METHODS:
+                self.report(call, callee=shown, detail=f"`{parent.func.attr}()` reads it but does not close it")
+            elif self.qualified(parent.func) in BORROWERS:
                 self.report(
                     call,
                     callee=shown,

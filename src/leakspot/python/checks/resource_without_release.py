@@ -7,9 +7,10 @@ from leakspot.python.checks import python_check
 from leakspot.python.checks.open_without_close import Resource, ResourceCheck
 
 SOCKET = Resource("socket", frozenset({"close", "detach", "__exit__"}))
-PROCESS = Resource("child process", frozenset({"wait", "communicate", "__exit__"}))
-EXECUTOR = Resource("executor", frozenset({"shutdown", "__exit__"}))
-POOL = Resource("process pool", frozenset({"close", "terminate", "__exit__"}))
+PROCESS = Resource("child process", frozenset({"wait", "communicate", "__exit__"}),
+                   held="not waited for", acquired="started")
+EXECUTOR = Resource("executor", frozenset({"shutdown", "__exit__"}), held="not shut down", acquired="created")
+POOL = Resource("process pool", frozenset({"close", "terminate", "__exit__"}), held="not closed", acquired="created")
 CONNECTION = Resource("connection", frozenset({"close", "__exit__"}))
 #: SMTP and FTP sessions end with ``quit()`` (which closes) as well as ``close()``.
 SESSION = Resource("connection", frozenset({"close", "quit", "__exit__"}), connects_with="host")
