@@ -202,7 +202,24 @@ class ReferenceCycle(PythonCheck):
             return any(isinstance(n, ast.Name) and n.id == this for n in ast.walk(value.body))
         if isinstance(value, (ast.Tuple, ast.List, ast.Set)):
             return any(isinstance(e, ast.Name) and e.id == this for e in value.elts)
+        if isinstance(value, ast.Call) and self._holds_arguments(value):
+            # an object `self` owns that holds a callback into it:
+            # `self.timer = Timer(5, self.tick)`, `self.cb = functools.partial(self.on, key)`
+            args = list(value.args) + [k.value for k in value.keywords]
+            return any(isinstance(a, (ast.Attribute, ast.Lambda)) and self._keeps_self(a, this, cls) for a in args)
         return False
+
+    def _holds_arguments(self, call: ast.Call) -> bool:
+        """Does the result of ``call`` keep its arguments: an instance of a class (a CapWords
+        name) or ``functools.partial``, but not a weak reference, a ``weak=True`` registration,
+        or a ``threading.Thread`` (which drops its target when it finishes)?"""
+        callee = self.qualified(call.func) or ""
+        if callee in WEAK or callee == "threading.Thread":
+            return False
+        if any(k.arg == "weak" for k in call.keywords):
+            return False
+        short = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        return callee == "functools.partial" or short[:1].isupper()
 
     def _constructed_with_self(self, value: ast.expr, this: str, classes: dict) -> tuple[str, Edge | None]:
         """``Child(self, ...)`` or ``Child(parent=self)`` where ``Child.__init__`` keeps that

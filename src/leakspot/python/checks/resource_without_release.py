@@ -24,6 +24,7 @@ RESOURCES = {
     "socket.create_server": SOCKET,
     "socket.fromfd": SOCKET,
     "subprocess.Popen": PROCESS,
+    "os.popen": Resource("pipe to a child process", frozenset({"close", "__exit__"})),
     "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
     "concurrent.futures.ProcessPoolExecutor": EXECUTOR,
     "concurrent.futures.thread.ThreadPoolExecutor": EXECUTOR,
