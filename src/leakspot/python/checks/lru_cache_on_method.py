@@ -7,7 +7,14 @@ import ast
 from leakspot.python.checks import PythonCheck, python_check
 from leakspot.python.parse import FunctionNode
 
-CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
+CACHE_DECORATORS = frozenset({
+    "functools.lru_cache", "functools.cache",
+    # cachetools' drop-in decorators: same keys (self included), `maxsize` 128 by default
+    "cachetools.func.lru_cache", "cachetools.func.lfu_cache", "cachetools.func.fifo_cache",
+    "cachetools.func.rr_cache", "cachetools.func.mru_cache", "cachetools.func.ttl_cache",
+    # `cachetools.cached(cache)`: keyed by every argument unless `key=` says otherwise
+    "cachetools.cached",
+})
 #: Decorators after which the function no longer receives an instance as first argument.
 NOT_INSTANCE = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 #: First-parameter names that say the method receives a class (PEP 8, pylint's convention).
@@ -51,9 +58,13 @@ class LruCacheOnMethod(PythonCheck):
             if positional and positional[0].arg in CLASS_ARGUMENT_NAMES:
                 continue  # `@classproperty`, `classmethod(f)` later: it receives the class
             for node, name in zip(stmt.decorator_list, decorators):
+                if name == "cachetools.cached" and isinstance(node, ast.Call) and any(
+                        k.arg == "key" for k in node.keywords):
+                    continue  # a custom key function may leave `self` out
                 if name in CACHE_DECORATORS or name in extra:
                     bound = _maxsize(node, name)
-                    how = (
+                    how = "until evicted from the cache object it shares with every instance" \
+                        if name == "cachetools.cached" else (
                         "until evicted from a cache of at most " + bound + " entries"
                         if bound
                         else "forever: the cache is unbounded"
