@@ -6,7 +6,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.checks import PythonCheck, display, python_check
 from leakspot.python.parse import FunctionNode
 
 CONTAINER_CALLS = frozenset(
@@ -73,6 +73,8 @@ class UnboundedModuleCache(PythonCheck):
     def finish(self) -> None:
         if self.module.path.rsplit("/", 1)[-1] == "setup.py":
             return  # a build script runs once: nothing it fills outlives it
+        self._calls = _module_function_calls(self.module)
+        self._mutable_defaults()
         tree = self.module.tree
         containers: dict[tuple[str, str], Container] = {}
         for stmt in _module_statements(tree.body):
@@ -84,7 +86,6 @@ class UnboundedModuleCache(PythonCheck):
             return
         decorators = _decorator_names(self.module)
         instance_attrs = _instance_attributes(self.module)
-        self._calls = _module_function_calls(self.module)
         self._deleted = _deleted_at_module_level(tree)
         self._script = _is_script(self.module)
         # only functions that mention a container's name can grow it
@@ -114,6 +115,48 @@ class UnboundedModuleCache(PythonCheck):
                 self.location(s, f"`{c.name}` grows here, in `{f.name}()`") for s, f in c.grows[:5]
             ]
             self.report(c.node, related=related, key=c.name, what=what, kind=c.kind)
+
+    def _mutable_defaults(self) -> None:
+        """Report ``def f(key, cache={})`` when ``f`` grows ``cache`` per call and nothing
+        bounds it: the default is created once, when ``def`` runs, and shared by every call.
+        Only module-level functions and methods: a nested function's defaults are made anew
+        each time its ``def`` runs."""
+        for fn in self.module.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            holder = self.module.parent(fn)
+            if holder is not self.module.tree and not (
+                    isinstance(holder, ast.ClassDef) and self.module.parent(holder) is self.module.tree):
+                continue
+            a = fn.args
+            positional = a.posonlyargs + a.args
+            pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+            pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+            for param, default in pairs:
+                kind = self._container_kind(default)
+                if not kind:
+                    continue
+                grows, bounded, reads = [], False, False
+                for node in _own_nodes(fn):
+                    if not (isinstance(node, ast.Name) and node.id == param.arg):
+                        continue
+                    effect = _effect(self, node)
+                    if effect == "grow":
+                        # not a registry: nobody outside the function can see the default
+                        if (not self._registry_or_bounded_keys(node, fn, registry=False)
+                                and not self._lazy_initialisation(node, fn, {("", param.arg)})
+                                and self._grows_per_call(node, fn)):
+                            grows.append(self.module.parent(node))
+                    elif effect == "bound":
+                        bounded = True
+                    elif effect == "read":
+                        reads = True
+                if bounded or not grows:
+                    continue
+                where = f"`{fn.name}()` (line {grows[0].lineno})"
+                owner = f"the mutable default `{param.arg}={display(default)}` of `{fn.name}()`, created once and shared by every call,"
+                what = (f"{owner} is a memoisation cache: {where} adds an entry for every new key"
+                        if reads and kind not in ("list", "deque") else f"{owner} grows in {where}")
+                self.report(default, related=[self.location(g, f"`{param.arg}` grows here") for g in grows[:5]],
+                            key=f"{fn.name}.{param.arg}", what=what, kind=kind)
 
     # -- collection ---------------------------------------------------------------------
     def _collect(self, stmt: ast.stmt, owner, out: dict) -> None:
@@ -180,6 +223,13 @@ class UnboundedModuleCache(PythonCheck):
             if isinstance(p, ast.If) and _tests_emptiness(p.test, names):
                 return True
             p = self.module.parent(p)
+        # `if cache: return cache[0]` earlier in the function: past it the container is empty
+        for stmt in fn.body:
+            if stmt.lineno >= ref.lineno:
+                break
+            if (isinstance(stmt, ast.If) and _tests_filled(stmt.test, names) and stmt.body
+                    and isinstance(stmt.body[-1], (ast.Return, ast.Raise))):
+                return True
         return False
 
     def _grows_per_call(self, ref: ast.expr, fn) -> bool:
@@ -247,12 +297,12 @@ class UnboundedModuleCache(PythonCheck):
                 return False
         return True
 
-    def _registry_or_bounded_keys(self, ref: ast.expr, fn) -> bool:
-        """Does this growth store a caller's argument (a registry), or use a key from a
-        bounded domain (a constant at every call site of a private function)?"""
+    def _registry_or_bounded_keys(self, ref: ast.expr, fn, registry: bool = True) -> bool:
+        """Does this growth store a caller's argument (a registry, when ``registry``), or use a
+        key from a bounded domain (a constant at every call site of a private function)?"""
         key, value = _key_and_value(self.module, ref)
         params = _params(fn) - {"self", "cls"}
-        if isinstance(value, ast.Name) and value.id in params and _names_a_parameter(key, params):
+        if registry and isinstance(value, ast.Name) and value.id in params and _names_a_parameter(key, params):
             return True  # `registry[name] = handler`: callers choose the entries
         names = [key] if isinstance(key, ast.Name) else list(key.elts) if isinstance(key, ast.Tuple) else []
         if names and all(isinstance(n, ast.Name) for n in names) and all(
@@ -427,6 +477,13 @@ def _tests_emptiness(test: ast.expr, names: set[str]) -> bool:
             return named(left.args[0]) and isinstance(right, ast.Constant) and right.value == 0
         return named(left) and isinstance(right, (ast.List, ast.Dict, ast.Set)) and not getattr(right, "elts", getattr(right, "keys", []))
     return False
+
+
+def _tests_filled(test: ast.expr, names: set[str]) -> bool:
+    """``C``, ``cls.C`` or ``len(C)`` (truthy when the container has entries)."""
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "len" and test.args:
+        test = test.args[0]
+    return (isinstance(test, ast.Name) and test.id in names) or (isinstance(test, ast.Attribute) and test.attr in names)
 
 
 def _is_main_guard(stmt: ast.stmt) -> bool:
