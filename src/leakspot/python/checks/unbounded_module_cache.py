@@ -135,10 +135,13 @@ class UnboundedModuleCache(PythonCheck):
                 if not kind:
                     continue
                 grows, bounded, reads = [], False, False
-                for node in _own_nodes(fn):
+                own = {id(n) for n in _own_nodes(fn)}
+                for node in ast.walk(fn):  # nested closures see the default too
                     if not (isinstance(node, ast.Name) and node.id == param.arg):
                         continue
                     effect = _effect(self, node)
+                    if effect == "grow" and id(node) not in own:
+                        effect = "bound"  # grown by a closure: its calls are not this function's
                     if effect == "grow":
                         # not a registry: nobody outside the function can see the default
                         if (not self._registry_or_bounded_keys(node, fn, registry=False)
