@@ -69,6 +69,9 @@ class Tracker:
     acquire: ast.stmt
     releases: Callable[[ast.AST, str], bool]
     leaks: list[Leak] = field(default_factory=list)
+    with_releases: bool = True  # does `with var:` release it? (not a sqlite3 connection's)
+    rebinding_derives: bool = False  # `var = g(var)` keeps the resource (a path made absolute)
+    aliases: set[str] = field(default_factory=set)  # other names for it (`name = f.name`), filled by `releases`
 
     def run(self) -> list[Leak]:
         """Interpret the function body; return the leaks found, in source order."""
@@ -114,6 +117,11 @@ class Tracker:
         return states
 
     def _stmt(self, stmt: ast.stmt, states: States) -> States:
+        if stmt is self.acquire and isinstance(stmt, (ast.With, ast.AsyncWith)):
+            # `with NamedTemporaryFile(delete=False) as f:`: acquired for the body and after it
+            if _st(states, OPEN):
+                self.leaks.append(Leak(stmt, "rebind"))
+            return self._block(stmt.body, frozenset((OPEN, facts) for _, facts in states))
         if stmt is self.acquire:
             states = self._effects(stmt.value, states)  # type: ignore[attr-defined]
             if _st(states, OPEN):
@@ -124,7 +132,8 @@ class Tracker:
             to_body, to_else = self._split(stmt.test, states)
             a = self._block(stmt.body, to_body)
             b = self._block(stmt.orelse, to_else)
-            if _st(states, OPEN) and _mentions(stmt.test, self.var) and (not _st(a, OPEN) or not _st(b, OPEN)):
+            if _st(states, OPEN) and any(_mentions(stmt.test, v) for v in {self.var, *self.aliases}) and (
+                    not _st(a, OPEN) or not _st(b, OPEN)):
                 # `if f is not sys.stdout: f.close()`: the other branch does not own it
                 return _release(a | b)
             return a | b
@@ -161,7 +170,8 @@ class Tracker:
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 if isinstance(item.context_expr, ast.Name) and item.context_expr.id == self.var:
-                    states = _release(states)  # `with f:`
+                    if self.with_releases:
+                        states = _release(states)  # `with f:`
                 else:
                     states = self._effects(item.context_expr, states)
                 if item.optional_vars is not None:
@@ -180,6 +190,11 @@ class Tracker:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             states = self._effects(stmt, states)
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if _st(states, OPEN) and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(t, ast.Name) and t.id == self.var for t in targets
+            ) and self.rebinding_derives and _mentions(stmt.value, self.var):
+                # `path = os.path.realpath(path)`: the new value is derived from the old one
+                return states
             if _st(states, OPEN) and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
                 isinstance(t, ast.Name) and t.id == self.var for t in targets
             ):

@@ -30,6 +30,21 @@ def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:
     return cls
 
 
+def comments_at(module: PythonModule, line: int) -> str:
+    """The comment text on 1-based ``line`` and in the block of comment-only lines just above
+    it, joined by spaces (``#`` and surrounding blanks removed); ``""`` when there is none.
+    Used to honour intent the author wrote down ("keep them alive", "will not be deleted")."""
+    lines = module.lines
+    parts = []
+    if "#" in lines[line - 1]:
+        parts.append(lines[line - 1].split("#", 1)[1])
+    i = line - 2
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        parts.append(lines[i])
+        i -= 1
+    return " ".join(c.strip(" #") for c in parts)
+
+
 def display(expr: ast.expr) -> str:
     """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
     try:

@@ -7,10 +7,11 @@ a table of acquiring calls with the methods that release what they return.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from leakspot.model import FlowStep
-from leakspot.python.checks import PythonCheck, display, python_check
+from leakspot.python.checks import PythonCheck, comments_at, display, python_check
 from leakspot.python.flow import Tracker
 
 OPENERS = frozenset(
@@ -42,6 +43,35 @@ BORROWERS = frozenset(
     }
 )
 CLOSERS = frozenset({"close", "__exit__"})
+#: Calls that delete (or move away, so someone else owns) a file system path.
+PATH_REMOVERS = frozenset({"os.unlink", "os.remove", "os.rmdir", "os.removedirs", "os.rename", "os.replace",
+                           "os.renames", "shutil.rmtree", "shutil.move"})
+#: Methods of ``pathlib.Path(p)`` that delete or move ``p``.
+PATH_REMOVER_METHODS = frozenset({"unlink", "rmdir", "rename", "replace"})
+#: Calls that use a path without deleting it or keeping it (besides ``os.path.*`` and ``subprocess.*``).
+PATH_BORROWERS = frozenset({
+    "builtins.open", "io.open", "codecs.open", "builtins.len",
+    "builtins.repr", "builtins.isinstance", "os.stat", "os.lstat", "os.chmod", "os.chown", "os.utime",
+    "os.access", "os.listdir", "os.scandir", "os.walk", "os.mkdir", "os.makedirs", "os.chdir",
+    "os.system", "os.fsencode", "os.fsdecode", "shutil.copy", "shutil.copy2",
+    "shutil.copyfile", "shutil.copytree", "shutil.make_archive", "shutil.unpack_archive",
+    "zipfile.ZipFile", "tarfile.open", "gzip.open", "json.dumps", "glob.glob", "glob.iglob",
+    "sqlite3.connect", "builtins.exec", "builtins.compile", "runpy.run_path",
+})
+#: Calls whose result is a path inside (or equal to) their argument: judged like the path itself.
+PATH_DERIVERS = frozenset({"os.path.join", "os.path.basename", "os.path.abspath", "os.path.realpath", "os.path.normpath",
+                           "os.path.expanduser", "os.fspath", "builtins.str"})
+#: A ``dir=`` argument named like this is a temporary directory whose owner removes the tree.
+TEMPORARY_NAME = re.compile(r"(?i)te?mp")
+#: Method names that use a path without keeping it.
+PATH_BORROWER_METHODS = frozenset({"format", "join", "startswith", "endswith", "encode"})
+#: Telling the user where a path is hands it to them (``print(f"output kept in {d}")``).
+PATH_TOLD = frozenset({"builtins.print"})
+PATH_TOLD_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
+                               "write"})
+#: A comment at the acquisition saying the file or directory is left behind on purpose.
+LEFT_ON_PURPOSE = re.compile(r"(?i)\b(not|never) (be )?(deleted|removed|cleaned)|\bleft (behind|on disk)|"
+                             r"\b(keep|leave)s? (it|them|the (file|dir\w*))\b")
 #: Methods that read a file object handed to them without closing it (``ConfigParser``).
 BORROWER_METHODS = frozenset({"read_file", "readfp"})
 
@@ -60,6 +90,11 @@ class Resource:
     dropped: str = ""  # the message when it is used once (`open(p).read()`), if not the default
     skip_keyword: tuple[str, object] | None = None  # `daemon=True`: nothing to release
     element: int | None = None  # the acquiring call returns a tuple; this element is the resource
+    required_keyword: tuple[str, object] | None = None  # only `delete=False` leaves a file behind
+    #: the resource is a file system entry: ``""`` when the variable is its path (``mkdtemp``),
+    #: else the attribute holding the path (``NamedTemporaryFile(...).name``); it is released by
+    #: deleting that path (:data:`PATH_REMOVERS`), and merely used by :data:`PATH_BORROWERS`
+    path_attr: str | None = None
 
 
 FILE = Resource("file object", CLOSERS)
@@ -97,12 +132,19 @@ class ResourceCheck(PythonCheck):
                 k.arg == resource.skip_keyword[0] and isinstance(k.value, ast.Constant)
                 and k.value.value == resource.skip_keyword[1] for k in call.keywords):
             return
+        if resource.required_keyword and not any(
+                k.arg == resource.required_keyword[0] and isinstance(k.value, ast.Constant)
+                and k.value.value == resource.required_keyword[1] for k in call.keywords):
+            return
         if resource.connects_with and not call.args and not any(k.arg == resource.connects_with for k in call.keywords):
             return  # `smtplib.SMTP()` without a host: nothing is connected yet
         fn = self.module.enclosing_function(call)
         if fn is None:
             return  # module level and class bodies run once; nothing to judge
         if self.under_expecting_context(call, fn):
+            return
+        if resource.path_attr is not None and (
+                self._inside_removed_tree(call, fn) or LEFT_ON_PURPOSE.search(comments_at(self.module, call.lineno))):
             return
         if any(k.arg == "closefd" and isinstance(k.value, ast.Constant) and k.value.value is False
                for k in call.keywords):
@@ -115,6 +157,15 @@ class ResourceCheck(PythonCheck):
         parent = self.module.parent(call)
         shown = display(call.func)
         noun = resource.noun
+        if isinstance(parent, ast.withitem) and resource.path_attr is not None:
+            # `with NamedTemporaryFile(delete=False) as f:` closes the file, leaves it on disk
+            with_stmt = self.module.parent(parent)
+            if isinstance(parent.optional_vars, ast.Name) and parent.optional_vars.id in self.locals_of(fn):
+                self._track(fn, with_stmt, parent.optional_vars.id, call, shown)
+            else:
+                self.report(call, callee=shown, detail=f"`with` closes the {noun} but leaves it on disk, "
+                            "and nothing keeps its name to delete it")
+            return
         if isinstance(parent, ast.withitem) and not resource.with_releases:
             self.report(call, callee=shown,
                         detail=f"`with` on a {noun} does not close it (it only commits or rolls back)")
@@ -136,7 +187,7 @@ class ResourceCheck(PythonCheck):
                 self._track(fn, parent, targets[0].id, call, shown)
             return
         if isinstance(parent, ast.Attribute) and parent.value is call:
-            if parent.attr in resource.releasers:
+            if parent.attr in resource.releasers or resource.path_attr is not None:
                 return
             self.report(
                 call,
@@ -169,6 +220,34 @@ class ResourceCheck(PythonCheck):
                     detail=f"`{display(parent.func)}()` reads it but does not close it",
                 )
 
+    def _inside_removed_tree(self, call: ast.Call, fn) -> bool:
+        """Is this temporary file or directory made inside a tree someone else removes: ``dir=``
+        names a temporary directory (``tmp_path``, ``self.tempdir``, ``with TemporaryDirectory()
+        as d``), or the call runs inside ``with helper():`` where ``helper`` is a
+        ``@contextmanager`` of this module that deletes a directory (``shutil.rmtree``)?"""
+        for k in call.keywords:
+            if k.arg == "dir" and TEMPORARY_NAME.search(display(k.value)):
+                return True
+        p = self.module.parent(call)
+        while p is not None and p is not fn:
+            if isinstance(p, (ast.With, ast.AsyncWith)):
+                for item in p.items:
+                    ctx = item.context_expr
+                    if isinstance(ctx, ast.Call) and isinstance(ctx.func, ast.Name):
+                        helper = self._module_functions().get(ctx.func.id)
+                        if helper is not None and any(
+                                isinstance(n, ast.Call) and (self.qualified(n.func) in PATH_REMOVERS or (
+                                    isinstance(n.func, ast.Attribute) and n.func.attr in ("rmtree", "rmdir")))
+                                for n in ast.walk(helper)):
+                            return True
+            p = self.module.parent(p)
+        return False
+
+    def _module_functions(self) -> dict[str, ast.FunctionDef]:
+        if not hasattr(self, "_functions"):
+            self._functions = {s.name: s for s in self.module.tree.body if isinstance(s, ast.FunctionDef)}
+        return self._functions
+
     def _targets(self) -> tuple[frozenset[str], frozenset[str]]:
         """(last components, qualified names) of the acquiring calls, the ``option``'s included."""
         if self._target_cache is None:
@@ -179,7 +258,10 @@ class ResourceCheck(PythonCheck):
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         resource = self.resource
-        leaks = Tracker(fn, var, stmt, lambda node, v: self._releases(node, v, resource)).run()
+        self._aliases: set[str] = set()
+        leaks = Tracker(fn, var, stmt, lambda node, v: self._releases(node, v, resource),
+                        with_releases=resource.with_releases and resource.path_attr is None,
+                        rebinding_derives=resource.path_attr == "", aliases=self._aliases).run()
         if not leaks:
             return
         leak = leaks[0]
@@ -215,10 +297,62 @@ class ResourceCheck(PythonCheck):
             for c in ast.iter_child_nodes(n):
                 parents[id(c)] = n
                 stack.append(c)
-                if isinstance(c, ast.Name) and c.id == var and isinstance(c.ctx, ast.Load):
-                    if self._hands_on(c, parents, node, resource):
+                if isinstance(c, ast.Name) and isinstance(c.ctx, ast.Load):
+                    if c.id == var and self._hands_on(c, parents, node, resource):
+                        return True
+                    if c.id in getattr(self, "_aliases", ()) and self._path_use(c, parents, node):
                         return True
         return False
+
+    def _path_use(self, node: ast.expr, parents: dict[int, ast.AST], top: ast.AST) -> bool:
+        """Does this use of a temporary file's path delete it or hand it to an owner?
+
+        Deleting: :data:`PATH_REMOVERS`, ``Path(p).unlink()``. Using: :data:`PATH_BORROWERS`,
+        ``os.path.*``, ``subprocess.*``, logging, formatting, comparing. ``name = f.name``
+        makes ``name`` an alias, judged the same way. Anything else (returned, stored, passed
+        to an unknown call such as ``addCleanup(os.unlink, p)``) hands it on.
+        """
+        p = parents.get(id(node))
+        while isinstance(p, (ast.List, ast.Tuple, ast.Starred, ast.keyword)):
+            node, p = p, parents.get(id(p))
+        q = p
+        while q is not None and q is not top:
+            if isinstance(q, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                return True
+            q = parents.get(id(q))
+        if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return True
+        if (isinstance(p, ast.Assign) and p.value is node and len(p.targets) == 1
+                and isinstance(p.targets[0], ast.Name)):
+            self._aliases.add(p.targets[0].id)
+            return False
+        if isinstance(p, ast.Call):
+            if node is p.func:
+                return False
+            callee = self.qualified(p.func) or ""
+            if callee in PATH_REMOVERS:
+                return True
+            if callee in PATH_DERIVERS:
+                return self._path_use(p, parents, top)  # `os.path.join(d, "x")` is still inside `d`
+            if callee in ("pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"):
+                return self._path_use(p, parents, top)  # `Path(d).unlink()`, `Path(d) / "x"`
+            if callee in PATH_TOLD or isinstance(p.func, ast.Attribute) and p.func.attr in PATH_TOLD_METHODS:
+                return True  # the user is told where it is, and owns it now
+            if callee in PATH_BORROWERS or callee.startswith(("subprocess.", "os.path.")):
+                return False
+            if isinstance(p.func, ast.Attribute) and p.func.attr in PATH_BORROWER_METHODS:
+                return False
+            return True
+        if isinstance(p, ast.Attribute):
+            return p.attr in PATH_REMOVER_METHODS  # `Path(d).unlink()`; `d.endswith(...)` only reads
+        if isinstance(p, ast.BinOp) and isinstance(p.op, (ast.Div, ast.Add, ast.Mod)):
+            return self._path_use(p, parents, top)  # `Path(d) / "x"`, `d + "/x"`, `"in %s" % d`
+        if isinstance(p, ast.FormattedValue):
+            return self._path_use(parents.get(id(p)), parents, top)  # f"{d}/x"
+        if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While, ast.Assert,
+                          ast.JoinedStr, ast.BinOp, ast.Subscript, ast.Expr, ast.Attribute)):
+            return False
+        return True
 
     def _hands_on(self, name: ast.Name, parents: dict[int, ast.AST], top: ast.AST, resource: Resource = FILE) -> bool:
         p = parents.get(id(name))
@@ -230,6 +364,13 @@ class ResourceCheck(PythonCheck):
             q = parents.get(id(q))
         if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             return True
+        if resource.path_attr == "":
+            return self._path_use(name, parents, top)
+        if isinstance(p, ast.Attribute) and resource.path_attr:
+            return p.attr == resource.path_attr and self._path_use(p, parents, top)
+        if (isinstance(p, ast.Call) and resource.path_attr and name in p.args
+                and isinstance(parents.get(id(p)), ast.Expr)):
+            return False  # `render(page, f)` writes into the file; deleting needs its name
         if isinstance(p, ast.Attribute):
             # `f.close()`, or `f.close` handed to someone who will call it (`addCleanup`)
             return p.attr in resource.releasers

@@ -48,6 +48,11 @@ RESOURCES = {
     # the descriptor of `fd, path = mkstemp()`: released by `os.close(fd)` or by handing it to
     # `os.fdopen`/`open` (any call that is not a known borrower such as `os.write`)
     "tempfile.mkstemp": Resource("file descriptor", frozenset(), element=0),
+    # files and directories left on disk: released by deleting their path
+    "tempfile.NamedTemporaryFile": Resource("temporary file", frozenset(), held="still on disk", acquired="created",
+                                            required_keyword=("delete", False), path_attr="name"),
+    "tempfile.mkdtemp": Resource("temporary directory", frozenset(), held="still on disk", acquired="created",
+                                 path_attr=""),
 }
 
 

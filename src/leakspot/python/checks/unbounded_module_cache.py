@@ -6,7 +6,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from leakspot.python.checks import PythonCheck, display, python_check
+from leakspot.python.checks import comments_at, PythonCheck, display, python_check
 from leakspot.python.parse import FunctionNode
 
 CONTAINER_CALLS = frozenset(
@@ -43,6 +43,12 @@ PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", 
                                 "builtins.format", "builtins.object", "threading.get_ident",
                                 "os.getpid", "itertools.count"})
 IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
+#: A comment on or just above a container's definition saying it retains objects on purpose.
+KEEP_ALIVE_COMMENT = re.compile(
+    r"keep(s|ing)?[- ]?(\w+ )?(alive|references?|refs?)\b|outlive|"
+    r"(ensure|extend|prolong)\w*\W+(\w+\W+){0,3}lifetime|"
+    r"(prevent|avoid|from being)\W+(\w+\W+){0,3}garbage[- ]collect|intentional(ly)? (leak|kept|retain)",
+    re.IGNORECASE)
 
 
 @dataclass
@@ -99,7 +105,7 @@ class UnboundedModuleCache(PythonCheck):
         for fn in sorted(mentioned.values(), key=lambda f: (f.lineno, f.col_offset)):
             self._scan_function(fn, containers, decorators, instance_attrs)
         for c in containers.values():
-            if c.bounded or not c.grows:
+            if c.bounded or not c.grows or _documented_keep_alive(self.module, c.node):
                 continue
             site, fn = c.grows[0]
             where = f"`{fn.name}()` (line {site.lineno})"
@@ -200,7 +206,8 @@ class UnboundedModuleCache(PythonCheck):
         local = set().union(*(self.locals_of(f) for f in chain))
         cls = _enclosing_class(self.module, fn)
         import_time = _runs_at_import(self.module, chain, decorators) or any(
-            self._only_called_at_import(f) for f in chain)
+            self._only_called_at_import(f) for f in chain) or any(
+            f.name == "test" or f.name.startswith("test_") for f in chain)  # a test runs once
         for node in _own_nodes(fn):
             c = self._resolve(node, containers, local, cls, instance_attrs)
             if c is None:
@@ -246,14 +253,46 @@ class UnboundedModuleCache(PythonCheck):
         """
         if _in_infinite_loop(self.module, ref, fn):
             return True
+        key, value = _key_and_value(self.module, ref)
+        if any(self._from_sys_modules(e, fn, 0) for e in (key, value) if e is not None):
+            return False  # modules: bounded by the imports, and sys.modules keeps them anyway
         p = self.module.parent(ref)
         if isinstance(p, ast.Attribute) and p.attr in ("append", "appendleft", "extend", "extendleft", "insert"):
-            key, _ = _key_and_value(self.module, ref)
             return not _guarded_by_membership(self.module, ref, key, fn)
         if isinstance(p, ast.AugAssign):
             return True
-        key, _ = _key_and_value(self.module, ref)
         return key is not None and self._per_call_key(key, fn, 0)
+
+    def _from_sys_modules(self, expr: ast.expr, fn, depth: int) -> bool:
+        """Is ``expr`` a module object (or its ``id``/``hash``/name) taken from ``sys.modules``:
+        directly, through a local assigned from it, or as the target of a loop or
+        comprehension over it (followed through up to 3 local assignments)?"""
+        if depth > 3:
+            return False
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Attribute) and self.qualified(node) == "sys.modules":
+                return True
+        if isinstance(expr, ast.Call) and len(expr.args) == 1 and (
+                self.qualified(expr.func) in ("builtins.id", "builtins.hash")):
+            expr = expr.args[0]
+        names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+        if not isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)) or not names:
+            return False
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.Assign, ast.NamedExpr)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                source = node.value
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                targets, source = [node.target], node.iter
+            else:
+                continue
+            if any(isinstance(t, ast.Name) and t.id in names for tg in targets for t in ast.walk(tg)):
+                if self._from_sys_modules(source, fn, depth + 1):
+                    return True
+                if isinstance(source, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and any(
+                        self._from_sys_modules(g.iter, fn, depth + 1) for g in source.generators):
+                    return True
+        return False
 
     def _per_call_key(self, key: ast.expr, fn, depth: int) -> bool:
         if depth > 3:
@@ -623,6 +662,13 @@ def _key_and_value(mod, ref: ast.expr) -> tuple[ast.expr | None, ast.expr | None
         if p.attr == "insert":
             return None, (args[1] if len(args) > 1 else None)
     return None, None
+
+
+def _documented_keep_alive(mod, stmt: ast.stmt) -> bool:
+    """Does a comment on the definition's line, or the comment block just above it, say the
+    container keeps its objects alive on purpose (``# keep references alive``, ``# ensure the
+    lifetime of the engines``)? Then growth is the point, and a finding would only be noise."""
+    return bool(KEEP_ALIVE_COMMENT.search(comments_at(mod, stmt.lineno)))
 
 
 def _params(fn) -> set[str]:
