@@ -163,6 +163,42 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
     ]
 
 
+def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], settings: Settings,
+                           pool: ProcessPoolExecutor | None = None, jobs: int = 1) -> Settings:
+    """Cross-file C facts: the allocation and deallocation wrappers defined anywhere in the run
+    (``xmalloc`` in one file, its callers in another), put in ``settings.wrappers`` for the
+    per-file analyses. Each file's facts are gathered in the worker ``pool`` when there is one.
+    Files that cannot be read are left to the main pass to report."""
+    c_files = [f for f in files if f.language == "c"]
+    if not c_files or not any(r.code in codes and "c" in r.languages for r in load_rules()):
+        return settings
+    from dataclasses import replace
+
+    from leakspot.c.checks import project_wrappers
+
+    paths = [f.path for f in c_files]
+    if pool is not None:
+        size = max(1, min(32, len(paths) // (jobs * 4)))
+        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+        gathered = [g for out in pool.map(_c_facts, chunks, [settings] * len(chunks)) for g in out]
+    else:
+        gathered = _c_facts(paths, settings)
+    return replace(settings, wrappers=project_wrappers(gathered, settings))
+
+
+def _c_facts(paths: list[Path], settings: Settings) -> list:
+    from leakspot.c.checks import file_facts
+
+    out = []
+    for path in paths:
+        try:
+            if path.stat().st_size <= MAX_FILE_BYTES:
+                out.append(file_facts(path.read_bytes(), settings))
+        except OSError:
+            continue
+    return out
+
+
 def run(
     paths: list[Path],
     codes: set[str],
@@ -193,10 +229,12 @@ def run(
         size = max(1, min(32, len(files) // (jobs * 8)))
         chunks = [files[i : i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
+            settings = _with_project_wrappers(files, frozen, settings, pool, jobs)
             n = len(chunks)
             outputs = [o for chunk_out in pool.map(_analyze_chunk, chunks, [frozen] * n, [settings] * n, [root] * n)
                        for o in chunk_out]
     else:
+        settings = _with_project_wrappers(files, frozen, settings)
         outputs = [_analyze_file(f, frozen, settings, root) for f in files]
     for out in outputs:
         result.findings.extend(out.findings)

@@ -15,8 +15,11 @@ not known to only borrow it. An object still live at a ``return`` or at the end 
 function, or whose last holder is overwritten, is a leak. The BFS predecessor map gives the
 path shown to the user (allocation -> branch decisions -> leaking exit).
 
-Scope: intraprocedural. Unknown callees are assumed to take ownership (no false positives
-from wrappers such as ``my_free(p)``, at the cost of missed leaks).
+Scope: one function at a time, with two kinds of callee summaries: functions of the same file
+that only borrow a parameter (:class:`Module`), and allocation/deallocation wrappers of the
+whole run, which join their family's allocators and deallocators (:mod:`leakspot.c.summaries`).
+Other callees are assumed to take ownership (no false positives from unknown code, at the cost
+of missed leaks).
 """
 
 from __future__ import annotations

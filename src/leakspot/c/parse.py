@@ -58,8 +58,16 @@ def functions(root: Node):
         if n.type == "function_definition":
             out.append(n)
             continue
-        stack.extend(reversed(n.children))
+        if n is root or n.type in FUNCTION_CONTAINERS:
+            stack.extend(reversed(n.children))  # not into declarations: data tables can be huge
     return out
+
+
+#: Nodes whose children may be function definitions.
+FUNCTION_CONTAINERS = frozenset({
+    "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef",
+    "linkage_specification", "declaration_list", "ERROR",
+})
 
 
 def function_name(fn: Node) -> str:

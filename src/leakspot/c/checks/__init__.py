@@ -12,6 +12,7 @@ import pkgutil
 
 from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
+from leakspot.c.summaries import function_facts, names_pattern, project_summaries, solve_rounds, with_wrappers
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
 from leakspot.registry import Rule
@@ -63,13 +64,20 @@ def run_c_checks(
     any_family = any(slug in by_slug for slug in EVENT_RULES.values())
     fams = [f for f in families() if f.rule in by_slug or any_family]
     if settings.allocators and "malloc-without-free" in by_slug:
-        fams.append(Family("user", "malloc-without-free", "memory",
-                           frozenset(a for a, _ in settings.allocators),
-                           frozenset(d for _, d in settings.allocators), frozenset()))
+        fams.append(user_family(settings))
     if not fams and not syntax:
         return [], []
     tree = parse_c(data)
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
+    if fams:
+        # wrappers of the whole run (the engine's pre-pass), then this file's own, which also
+        # work when the file is checked alone (an editor, a hook on one file)
+        if settings.wrappers is None:
+            wrappers = project_summaries([tree], fams)
+        else:
+            wrappers = {name: (fam, role) for name, fam, role in settings.wrappers}
+        if wrappers:
+            fams = with_wrappers(fams, wrappers)
     findings: list[Finding] = []
     for rule in syntax:
         findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule))
@@ -105,6 +113,33 @@ def run_c_checks(
             display, f"too many paths to analyse in: {', '.join(gave_up[:5])}", level="warning",
             kind="analysis-limit"))
     return findings, notes
+
+
+def user_family(settings: Settings) -> Family:
+    """The family of the user's ``[tool.leakspot.c.allocators]`` pairs (memory, reported by
+    ``malloc-without-free``)."""
+    return Family("user", "malloc-without-free", "memory", frozenset(a for a, _ in settings.allocators),
+                  frozenset(d for _, d in settings.allocators), frozenset())
+
+
+def _all_families(settings: Settings) -> list[Family]:
+    return list(families()) + ([user_family(settings)] if settings.allocators else [])
+
+
+def file_facts(data: bytes, settings: Settings = DEFAULT):
+    """One C file's share of the wrapper summaries: ``(facts, later)`` of
+    :func:`leakspot.c.summaries.function_facts` (picklable: computed in worker processes)."""
+    fams = _all_families(settings)
+    base = {n for f in fams for n in f.allocators | f.deallocators}
+    later: list[bytes] = []
+    return function_facts(parse_c(data).root_node, names_pattern(base), later), later
+
+
+def project_wrappers(gathered: list, settings: Settings = DEFAULT) -> tuple[tuple[str, str, str], ...]:
+    """Wrapper summaries (:mod:`leakspot.c.summaries`) over the :func:`file_facts` of every C
+    file of a run, for ``Settings.wrappers``: ``(function, family, "alloc" | "free")``, sorted."""
+    found = solve_rounds(gathered, _all_families(settings))
+    return tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
 
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:

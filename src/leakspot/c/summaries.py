@@ -1,0 +1,279 @@
+"""Allocation and deallocation wrappers, found across a project's C files.
+
+A *wrapper summary* says what a function does with a family's resource, so that the path
+analysis of its callers (:mod:`leakspot.c.leaks`) can treat a call to it like a call to the
+family's own allocator or deallocator:
+
+- ``alloc``: every ``return`` of the function returns ``NULL``/``0``, the result of a call to an
+  allocator of the family (or of another ``alloc`` wrapper of it), or a local variable that holds
+  such a result and is never freed, stored, or passed to a call that is not a known borrower
+  (``xmalloc``, ``str_dup``, ``open_log`` returning ``fopen(...)``);
+- ``free``: the function passes its first parameter to a deallocator of the family (or another
+  ``free`` wrapper of it) (``my_free``, ``buffer_destroy`` that frees the fields, then the
+  buffer).
+
+Summaries are computed bottom-up over the call graph of every function defined in the files of
+the run (networkx: the condensation of the strongly connected components, callees first; inside
+a component of mutually recursive functions, iterated to a fixpoint). A name defined in several
+files with different summaries (two ``static`` helpers) gets none. The analysis is syntactic on
+each function: it does not follow paths (the path-sensitive analysis of the caller does that).
+
+Reference: the bottom-up summary scheme of Cousot & Cousot, "Modular static program analysis"
+(CC 2002), restricted to these two facts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from leakspot.c.leaks import BORROWERS, parameters
+from leakspot.c.parse import Family, Node, function_name, functions, text, unwrap
+
+NULLS = frozenset({"NULL", "0", "nullptr"})
+
+
+@dataclass
+class Facts:
+    """What the summary needs to know about one function definition.
+
+    Attributes:
+        returns: one entry per ``return``: ``("null", "")``, ``("call", callee)`` (the result of
+            that call, directly or through an unshared local) or ``("other", "")``.
+        frees_first: callees that the first parameter is passed to as their first argument.
+        calls: every callee name (the call graph's edges).
+    """
+
+    returns: list[tuple[str, str]] = field(default_factory=list)
+    frees_first: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+
+
+def function_facts(root: Node, names: re.Pattern, later: list[bytes] | None = None) -> dict[str, Facts]:
+    """The :class:`Facts` of the functions defined in a parsed C file (``root``: the tree's root
+    node) whose text mentions one of ``names`` (a regex of allocator and deallocator names: no
+    other function can be a wrapper), by name. Functions with a parse error are left out
+    (unknown, not guessed); the text of the others goes to ``later``, when given, for a further
+    round once new wrapper names are known."""
+    out: dict[str, Facts] = {}
+    for fn in functions(root):
+        if fn.has_error:
+            continue
+        body = fn.text or b""
+        if not names.search(body):
+            if later is not None:
+                later.append(body)
+            continue
+        name = function_name(fn)
+        if name:
+            out[name] = _facts(fn)
+    return out
+
+
+def names_pattern(names) -> re.Pattern:
+    """A bytes regex matching any of ``names`` as a whole identifier."""
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rb"\b(?:" + alternatives + rb")\b" if alternatives else rb"(?!)")
+
+
+def project_summaries(trees, families: list[Family]) -> dict[str, tuple[str, str]]:
+    """Wrapper summaries over the parsed files ``trees`` (tree-sitter trees)."""
+    base = names_pattern({n for f in families for n in f.allocators | f.deallocators})
+    gathered = []
+    for t in trees:
+        later: list[bytes] = []
+        gathered.append((function_facts(t.root_node, base, later), later))
+    return solve_rounds(gathered, families)
+
+
+def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families: list[Family]) -> dict[str, tuple[str, str]]:
+    """Wrapper summaries from each file's ``(facts, later)`` (:func:`function_facts` with the
+    families' own names): :func:`solve`, then rounds that look again at the functions that
+    mention a wrapper found in the previous round, until no new wrapper appears."""
+    from leakspot.c.parse import parse_c
+
+    facts = merge([f for f, _ in gathered])
+    later = [b for _, rest in gathered for b in rest]
+    wrappers = solve(facts, families)
+    new = set(wrappers)
+    while new and later:
+        pattern = names_pattern(new)
+        pending = [b for b in later if pattern.search(b)]
+        if not pending:
+            break
+        later = [b for b in later if not pattern.search(b)]
+        facts = merge([facts, *(function_facts(parse_c(b).root_node, pattern) for b in pending)])
+        before = set(wrappers)
+        wrappers = solve(facts, families)
+        new = set(wrappers) - before
+    return wrappers
+
+
+def _facts(fn: Node) -> Facts:
+    facts = Facts()
+    params = [p for p, _ in parameters(fn)]
+    first = params[0] if params else None
+    body = fn.child_by_field_name("body")
+    calls: list[Node] = []
+    returns: list[Node] = []
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "call_expression":
+            calls.append(n)
+        elif n.type == "return_statement":
+            returns.append(n)
+        stack.extend(n.named_children)
+    for call in calls:
+        callee = text(call.child_by_field_name("function"))
+        facts.calls.add(callee)
+        args = call.child_by_field_name("arguments")
+        a0 = unwrap(args.named_children[0]) if args is not None and args.named_children else None
+        if first and a0 is not None and a0.type == "identifier" and text(a0) == first:
+            facts.frees_first.add(callee)
+    for ret in returns:
+        value = unwrap(ret.named_children[0]) if ret.named_children else None
+        facts.returns.append(_returned(value, body, calls))
+    return facts
+
+
+def _returned(value: Node | None, body: Node, calls: list[Node]) -> tuple[str, str]:
+    if value is None:
+        return ("other", "")
+    if text(value) in NULLS:
+        return ("null", "")
+    if text(value) in ("-1", "(-1)") or (value.type == "unary_expression" and text(value).replace(" ", "") == "-1"):
+        return ("negative", "")
+    if value.type == "call_expression":
+        return ("call", text(value.child_by_field_name("function")))
+    if value.type != "identifier":
+        return ("other", "")
+    var = text(value)
+    # every assignment to `var` is `var = callee(...)` of one callee, and `var` is not shared
+    sources: set[str] = set()
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type == "assignment_expression" and text(n.child_by_field_name("left")) == var:
+            right = unwrap(n.child_by_field_name("right"))
+            if right is None or right.type != "call_expression":
+                if text(right) not in NULLS:
+                    return ("other", "")
+            else:
+                sources.add(text(right.child_by_field_name("function")))
+        elif n.type == "init_declarator" and text(_declared(n)) == var:
+            right = unwrap(n.child_by_field_name("value"))
+            if right is not None and right.type == "call_expression":
+                sources.add(text(right.child_by_field_name("function")))
+            elif right is not None and text(right) not in NULLS:
+                return ("other", "")
+        elif n.type == "assignment_expression" and unwrap(n.child_by_field_name("right")) is not None \
+                and _names(unwrap(n.child_by_field_name("right")), var):
+            return ("other", "")  # stored somewhere: `g = p`, `o->buf = p`
+        stack.extend(n.named_children)
+    if len(sources) != 1:
+        return ("other", "")
+    source = next(iter(sources))
+    for call in calls:
+        callee = text(call.child_by_field_name("function"))
+        if callee == source or callee in BORROWERS:
+            continue
+        args = call.child_by_field_name("arguments")
+        if args is not None and any(_names(a, var) for a in args.named_children):
+            return ("other", "")  # handed to something that may keep or free it
+    return ("call", source)
+
+
+def _declared(init: Node) -> Node | None:
+    d = init.child_by_field_name("declarator")
+    while d is not None and d.type != "identifier":
+        d = d.child_by_field_name("declarator")
+    return d
+
+
+def _names(n: Node, var: str) -> bool:
+    """Does expression ``n`` evaluate to ``var`` itself (not ``var->field`` or ``*var``)?"""
+    n = unwrap(n)
+    return n is not None and n.type == "identifier" and text(n) == var
+
+
+def solve(facts: dict[str, Facts], families: list[Family]) -> dict[str, tuple[str, str]]:
+    """Wrapper summaries for ``facts`` (all functions of the run, by name).
+
+    Returns:
+        ``{function name: (family name, "alloc" | "free")}`` for the wrappers found; functions
+        that are a family's own allocators or deallocators are not summarised.
+    """
+    import networkx as nx
+
+    known = {n for f in families for n in f.allocators | f.deallocators}
+    graph = nx.DiGraph()
+    for name, f in facts.items():
+        graph.add_node(name)
+        for callee in f.calls:
+            if callee in facts:
+                graph.add_edge(name, callee)
+    condensed = nx.condensation(graph)
+    result: dict[str, tuple[str, str]] = {}
+    for comp in reversed(list(nx.topological_sort(condensed))):
+        members = [m for m in condensed.nodes[comp]["members"] if m not in known]
+        changed = True
+        while changed:  # a component of mutual recursion: iterate until nothing new is learnt
+            changed = False
+            for name in members:
+                if name in result:
+                    continue
+                summary = _summarise(facts[name], families, result)
+                if summary is not None:
+                    result[name] = summary
+                    changed = True
+    return result
+
+
+def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str]]):
+    for fam in families:
+        def allocates(callee: str) -> bool:
+            # a reallocator returns its argument grown, not a fresh resource of this function
+            return (callee in fam.allocators and callee not in fam.reallocators) or known.get(callee) == (
+                fam.name, "alloc")
+
+        def frees(callee: str) -> bool:
+            return callee in fam.deallocators or known.get(callee) == (fam.name, "free")
+
+        calls = [c for kind, c in f.returns if kind == "call"]
+        failure = "null" if fam.invalid == "null" else "negative"
+        if calls and all(kind == failure or (kind == "call" and allocates(c)) for kind, c in f.returns):
+            return (fam.name, "alloc")
+        if any(frees(c) for c in f.frees_first):
+            return (fam.name, "free")
+    return None
+
+
+def merge(per_file: list[dict[str, Facts]]) -> dict[str, Facts]:
+    """Join the facts of several files; a name defined in more than one file keeps only the
+    definitions' common facts when they agree, and is dropped otherwise."""
+    out: dict[str, Facts] = {}
+    dropped: set[str] = set()
+    for facts in per_file:
+        for name, f in facts.items():
+            if name in dropped:
+                continue
+            if name in out and (out[name].returns != f.returns or out[name].frees_first != f.frees_first):
+                del out[name]
+                dropped.add(name)
+                continue
+            out[name] = f
+    return out
+
+
+def with_wrappers(families: list[Family], wrappers: dict[str, tuple[str, str]]) -> list[Family]:
+    """The families with each wrapper added to its family's allocators or deallocators."""
+    from dataclasses import replace
+
+    out = []
+    for fam in families:
+        alloc = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role == "alloc"}
+        free = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role == "free"}
+        out.append(replace(fam, allocators=fam.allocators | alloc, deallocators=fam.deallocators | free)
+                   if alloc or free else fam)
+    return out
