@@ -45,7 +45,10 @@ class CNode:
 class CFG:
     """The CFG of one ``function_definition``: ``entry`` and ``exit`` node ids and ``nodes``."""
 
-    def __init__(self, fn: Node) -> None:
+    def __init__(self, fn: Node, noreturn: frozenset[str] = frozenset()) -> None:
+        """``noreturn``: more functions that never return (the project's ``die()``), besides
+        :data:`NORETURN`."""
+        self.noreturn = NORETURN | noreturn if noreturn else NORETURN
         self.nodes: list[CNode] = []
         self.exit = self._new("exit", fn.child_by_field_name("body")).id
         self._labels: dict[str, int] = {}
@@ -81,7 +84,7 @@ class CFG:
             expr = node.named_children[0] if node.named_children else None
             if expr is None:
                 return nxt
-            if expr.type == "call_expression" and text(expr.child_by_field_name("function")) in NORETURN:
+            if expr.type == "call_expression" and text(expr.child_by_field_name("function")) in self.noreturn:
                 return self._new("dead", expr).id
             return self._new("stmt", expr, [(nxt, "")]).id
         if t == "declaration":
@@ -183,17 +186,20 @@ class CFG:
         return self._new("stmt", node.child_by_field_name("condition"), succ).id
 
     def _preproc(self, node: Node, nxt: int) -> int:
+        # tree-sitter hands out a new Node object per access: compare nodes by id, not identity
         alt = node.child_by_field_name("alternative")
-        body = [c for c in node.named_children if c is not alt and c.type not in (
+        skip = {alt.id} if alt is not None else set()
+        for name in ("condition", "name"):
+            c = node.child_by_field_name(name)
+            if c is not None:
+                skip.add(c.id)
+        # `#else`: every named child is code
+        body = [c for c in node.named_children if c.id not in skip and c.type not in (
             "identifier", "preproc_defined", "binary_expression", "unary_expression",
             "parenthesized_expression", "number_literal", "call_expression", "comment",
             "preproc_arg")]
-        if node.type in ("preproc_if", "preproc_elif"):
-            cond = node.child_by_field_name("condition")
-            body = [c for c in node.named_children if c is not alt and c is not cond and c.type != "comment"]
-        elif node.type in ("preproc_ifdef", "preproc_elifdef"):
-            name = node.child_by_field_name("name")
-            body = [c for c in node.named_children if c is not alt and c is not name and c.type != "comment"]
+        if node.type in ("preproc_if", "preproc_elif", "preproc_ifdef", "preproc_elifdef"):
+            body = [c for c in node.named_children if c.id not in skip and c.type != "comment"]
         first = self._seq(body, nxt)
         other = self._stmt(alt, nxt) if alt is not None else nxt
         return self._new("nop", None, [(first, ""), (other, "")]).id
@@ -231,7 +237,7 @@ class CFG:
 
 def _case_body(case: Node) -> list[Node]:
     value = case.child_by_field_name("value")
-    return [c for c in case.named_children if c is not value and c.type != "comment"]
+    return [c for c in case.named_children if (value is None or c.id != value.id) and c.type != "comment"]
 
 
 def _int(s: str) -> int | None:

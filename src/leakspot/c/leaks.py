@@ -28,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from leakspot.c.cfg import CFG, HINTS
-from leakspot.c.parse import Family, Node, declarator_name, text, unwrap
+from leakspot.c.parse import Family, Node, declarator_name, function_name, text, unwrap
 
 #: Functions that read, write or copy through a pointer without keeping or freeing it.
 BORROWERS = frozenset(
@@ -48,7 +48,7 @@ BORROWERS = frozenset(
     lseek lseek64 fchmod fchown fsync fdatasync ftruncate flock fcntl ioctl connect bind listen
     getsockopt setsockopt shutdown sendmsg recvmsg getsockname getpeername posix_fadvise
     epoll_ctl epoll_wait readv writev isatty ttyname tcgetattr tcsetattr fstatat fstatfs
-    readdir readdir_r rewinddir telldir seekdir dirfd dup""".split()
+    readdir readdir_r rewinddir telldir seekdir dirfd dup dup2 dup3""".split()
 )
 #: Borrowers that return their first argument (``return strcpy(p, s)`` returns ``p``).
 RETURNS_ARG0 = frozenset({"memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat",
@@ -107,10 +107,15 @@ class _Eval:
         return frozenset(self.objs), frozenset(self.facts.items())
 
     def forget(self, n: Node | None) -> None:
-        """An assignment to ``n``: what conditions said about that variable no longer holds."""
+        """An assignment to ``n``: what conditions said about that variable (or about a field or
+        element of it) no longer holds."""
         n = unwrap(n)
         if n is not None and n.type == "identifier":
             self.facts.pop(text(n), None)
+        root = _root(n)
+        if root and any(k[0] == "?" for k in self.facts):
+            for key in [k for k in self.facts if k[0] == "?" and root in self.an.repeated.get(k, ())]:
+                del self.facts[key]
 
     # values are tuples of atoms: ("new", site) or ("var", name)
     def eval(self, n: Node | None) -> tuple:
@@ -128,6 +133,10 @@ class _Eval:
             right = self.eval(n.child_by_field_name("right"))
             left = n.child_by_field_name("left")
             self.forget(left)
+            if text(left) in self.an.flags and text(n.child_by_field_name("operator")) == "=":
+                value = _int_literal(unwrap(n.child_by_field_name("right")))
+                if value is not None:
+                    self.facts[text(left)] = value != 0  # `need_free = 1`
             if text(n.child_by_field_name("operator")) != "=":
                 self.read(left)
                 return ()
@@ -313,6 +322,12 @@ class _Eval:
             name = declarator_name(d.child_by_field_name("declarator"))
             vals = self.eval(d.child_by_field_name("value"))
             self.facts.pop(name, None)
+            for key in [k for k in self.facts if k[0] == "?" and name in self.an.repeated.get(k, ())]:
+                del self.facts[key]
+            if name in self.an.flags:
+                value = _int_literal(unwrap(d.child_by_field_name("value")))
+                if value is not None:
+                    self.facts[name] = value != 0  # `int need_free = 0;`
             if static or name not in self.an.locals:
                 self.escape(vals)
             else:
@@ -333,6 +348,17 @@ class _Eval:
             site = tested[0][1] if kind == "site" else None
             cached = tests[expr.id] = (kind, frozenset(x for k, x in tested if k == "var"), fail_when, site)
         kind, names, fail_when, site = cached
+        if not names and kind == "truth":
+            key = "?" + text(expr)
+            if key in self.an.repeated:
+                # the same side-effect-free condition tested again, nothing in it assigned since:
+                # it takes the same branch (`if (n > 8) p = malloc(n); ... if (n > 8) free(p);`)
+                taken = branch == "true"
+                if self.facts.get(key, taken) != taken:
+                    return None
+                facts = dict(self.facts)
+                facts[key] = taken
+                return frozenset(self.objs), frozenset(facts.items())
         valid = branch != fail_when
         if kind == "site":
             # the allocator's own status: on failure nothing was stored in the out-parameter
@@ -345,6 +371,10 @@ class _Eval:
             return frozenset(out), frozenset(self.facts.items())
         if not names:
             return self.state()
+        if kind == "alias":
+            if branch != fail_when:
+                return self.state()
+            return frozenset(o for o in self.objs if not (o.holders & names)), frozenset(self.facts.items())
         facts = dict(self.facts)
         if kind == "truth":
             for name in names:
@@ -379,6 +409,12 @@ class _Eval:
             if sign is not None:
                 side, fail_when = sign
                 return "sign", self._peek(side), fail_when
+            if op in ("==", "!=") and left is not None and right is not None:
+                # `if (fd != 1) { dup2(fd, 1); close(fd); }`: where they are equal, the other
+                # side (stdout, a caller's buffer) refers to it too: it is not ours alone to lose
+                tested = self._peek(left) or self._peek(right)
+                if tested:
+                    return "alias", tested, "true" if op == "==" else "false"
             return "truth", (), "false"
         return "truth", self._peek(expr) or tuple(v for v in vals if v[0] == "var"), "false"
 
@@ -443,10 +479,10 @@ _MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
 def _sign_test(op: str, left: Node | None, right: Node | None) -> tuple[Node, str] | None:
     """For a descriptor test such as ``fd < 0`` or ``-1 == fd``: (the variable side, the branch
     on which it holds a failure value); None for other comparisons."""
-    value = _int_literal(right)
+    value = _sign_value(right)
     side = left
     if value is None:
-        value, side, op = _int_literal(left), right, _MIRROR.get(op, op)
+        value, side, op = _sign_value(left), right, _MIRROR.get(op, op)
     if value is None or side is None:
         return None
     if (op, value) in _SIGN_FAIL_ON_TRUE:
@@ -454,6 +490,83 @@ def _sign_test(op: str, left: Node | None, right: Node | None) -> tuple[Node, st
     if (op, value) in _SIGN_FAIL_ON_FALSE:
         return side, "false"
     return None
+
+
+def _pure(n: Node) -> bool:
+    """Is this condition free of calls, assignments and increments (testing it twice on one
+    path gives the same answer unless something it reads is assigned in between)?"""
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        if c.type in ("call_expression", "assignment_expression", "update_expression"):
+            return False
+        stack.extend(c.named_children)
+    return True
+
+
+def _identifiers(n: Node) -> frozenset[str]:
+    out = set()
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        if c.type == "identifier":
+            out.add(text(c))
+        stack.extend(c.named_children)
+    return frozenset(out)
+
+
+def _root(n: Node | None) -> str:
+    """The variable an lvalue belongs to: ``p`` for ``p``, ``p->a.b``, ``p[i]``, ``*p``."""
+    while n is not None and n.type in ("field_expression", "subscript_expression", "pointer_expression",
+                                       "parenthesized_expression", "cast_expression"):
+        n = n.child_by_field_name("argument") or n.child_by_field_name("value") or (
+            n.named_children[0] if n.named_children else None)
+    return text(n) if n is not None and n.type == "identifier" else ""
+
+
+def _assigned_roots(ts: Node) -> frozenset[str]:
+    """The variables a statement assigns to, or to a field, element or target of."""
+    out = set()
+    stack = [ts]
+    while stack:
+        n = stack.pop()
+        if n.type == "assignment_expression":
+            out.add(_root(n.child_by_field_name("left")))
+        elif n.type == "update_expression":
+            out.add(_root(n.child_by_field_name("argument")))
+        elif n.type == "init_declarator":
+            out.add(declarator_name(n.child_by_field_name("declarator")))
+        stack.extend(n.named_children)
+    out.discard("")
+    return frozenset(out)
+
+
+def _flag_constants(ts: Node, flags: frozenset[str]) -> dict[str, bool]:
+    """``{flag: value != 0}`` for the constants a statement assigns to flag variables."""
+    out = {}
+    stack = [ts]
+    while stack:
+        n = stack.pop()
+        if n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
+            name = text(n.child_by_field_name("left"))
+            value = _int_literal(unwrap(n.child_by_field_name("right")))
+            if name in flags and value is not None:
+                out[name] = value != 0
+        elif n.type == "init_declarator":
+            name = declarator_name(n.child_by_field_name("declarator"))
+            value = _int_literal(unwrap(n.child_by_field_name("value")))
+            if name in flags and value is not None:
+                out[name] = value != 0
+        stack.extend(n.named_children)
+    return out
+
+
+def _sign_value(n: Node | None) -> int | None:
+    """An integer literal, or -1 for ``INVALID_SOCKET`` (what Winsock's ``socket()`` returns on
+    failure: ``fd == INVALID_SOCKET`` is ``fd == -1``)."""
+    if n is not None and n.type == "identifier" and text(n) == "INVALID_SOCKET":
+        return -1
+    return _int_literal(n)
 
 
 def _is_null(n: Node | None) -> bool:
@@ -520,15 +633,42 @@ class Analysis:
                     family, index, fails = self.out_allocators[name]
                     self.site_of[call.id] = len(self.sites)
                     self.sites.append(Site(call, family, name, (index, fails)))
-        self.cfg = CFG(fn) if self.sites else None
+        self.cfg = CFG(fn, module.noreturn if module is not None else frozenset()) if self.sites else None
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
         self._with_sites: set[int] = set()
         self._assigned: dict[int, frozenset[str]] = {}
+        self._roots: dict[int, frozenset[str]] = {}
         if self.cfg is not None:
             starts = [site.node.start_byte for site in self.sites] if not params_as_sites else []
             for node in self.cfg.nodes:
                 if node.ts is not None and any(node.ts.start_byte <= b < node.ts.end_byte for b in starts):
                     self._with_sites.add(node.id)
+        # `return` from `main` ends the process: what is still held then is not lost memory
+        self.ends_process = function_name(fn) == "main"
+        # flag variables (`need_free = 1; ... if (need_free) free(p);`): locals tested for truth
+        # in a condition; a constant assigned to one is remembered as a fact on that path
+        self.flags: frozenset[str] = frozenset()
+        if self.cfg is not None:
+            flags = set()
+            for node in self.cfg.nodes:
+                if node.kind == "cond" and node.ts is not None:
+                    test = unwrap(node.ts)
+                    if test is not None and test.type == "unary_expression" and text(
+                            test.child_by_field_name("operator")) == "!":
+                        test = unwrap(test.child_by_field_name("argument"))
+                    if test is not None and test.type == "identifier" and text(test) in self.locals:
+                        flags.add(text(test))
+            self.flags = frozenset(flags)
+        # side-effect-free conditions that appear more than once: {"?" + text: identifiers in it}
+        self.repeated: dict[str, frozenset[str]] = {}
+        if self.cfg is not None:
+            seen: dict[str, int] = {}
+            for node in self.cfg.nodes:
+                if node.kind == "cond" and node.ts is not None and _pure(node.ts):
+                    seen[text(node.ts)] = seen.get(text(node.ts), 0) + 1
+            for node in self.cfg.nodes:
+                if node.kind == "cond" and node.ts is not None and seen.get(text(node.ts), 0) > 1:
+                    self.repeated["?" + text(node.ts)] = _identifiers(node.ts)
 
     def run(self) -> list[LeakEvent]:
         """Explore the paths; return one leak event per leaking site."""
@@ -561,7 +701,8 @@ class Analysis:
         """Yield (successor id or None, edge label, new state, leak events)."""
         kind = node.kind
         if kind == "exit":
-            events = [LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]]
+            events = [] if self.ends_process else [
+                LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]]
             yield None, "", state, events
             return
         if kind == "dead":
@@ -581,6 +722,14 @@ class Analysis:
             facts = state[1]
             if facts and assigned:
                 facts = frozenset(f for f in facts if f[0] not in assigned)
+            if facts and any(f[0][0] == "?" for f in facts):
+                roots = self._roots.get(node.id)
+                if roots is None:
+                    roots = self._roots[node.id] = _assigned_roots(node.ts)
+                if roots:
+                    facts = frozenset(f for f in facts if not (f[0][0] == "?" and self.repeated.get(f[0], frozenset()) & roots))
+            if assigned & self.flags:
+                facts = frozenset((dict(facts) | _flag_constants(node.ts, self.flags)).items())
             for s, label in node.succ:
                 yield s, label, (state[0], facts), []
             return
@@ -590,9 +739,9 @@ class Analysis:
         elif kind == "return":
             value = node.ts.named_children[0] if node.ts.named_children else None
             ev.escape(ev.eval(value))
-            events = ev.events + [
+            events = ev.events + ([] if self.ends_process else [
                 LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in ev.objs
-            ]
+            ])
             yield None, "", ev.state(), events
             return
         elif kind == "cond":
@@ -657,7 +806,7 @@ def _remember(cache: dict, key, value) -> None:
 def analyse_function(fn: Node, families: list[Family], module: Module | None) -> Analysis | None:
     """Run the leak analysis on ``fn``, or return None when a previous run of the same text
     (with no same-file callees consulted) found nothing."""
-    key = (fn.text, _families_key(families))
+    key = (fn.text, _families_key(families), module.noreturn if module is not None else frozenset())
     deps = CLEAN_CACHE.get(key)
     if deps is not None and (not deps or (module is not None and all(
             module.summary(name) == summary for name, summary in deps))):
@@ -679,9 +828,11 @@ class Module:
     being computed) and unknown functions answer False, the conservative choice.
     """
 
-    def __init__(self, functions: dict[str, Node], families: list[Family]) -> None:
+    def __init__(self, functions: dict[str, Node], families: list[Family],
+                 noreturn: frozenset[str] = frozenset()) -> None:
         self.functions = functions
         self.families = families
+        self.noreturn = noreturn  # the project's functions that never return
         self._summaries: dict[str, frozenset[int] | None] = {}
 
     def summary(self, name: str) -> frozenset[int] | None:
@@ -696,7 +847,7 @@ class Module:
             return False
         if name not in self._summaries:
             fn = self.functions[name]
-            key = (fn.text, _families_key(self.families))
+            key = (fn.text, _families_key(self.families), self.noreturn)
             cached = _SUMMARY_CACHE.get(key)
             if cached is not None:
                 self._summaries[name] = cached

@@ -10,7 +10,9 @@ family's own allocator or deallocator:
   (``xmalloc``, ``str_dup``, ``open_log`` returning ``fopen(...)``);
 - ``free``: the function passes its first parameter to a deallocator of the family (or another
   ``free`` wrapper of it) (``my_free``, ``buffer_destroy`` that frees the fields, then the
-  buffer).
+  buffer);
+- ``noreturn`` (family ``""``): the function has no ``return`` and its body ends by calling a
+  function that never returns (``void die(...) { ...; exit(1); }``), so a caller's path ends there.
 
 Summaries are computed bottom-up over the call graph of every function defined in the files of
 the run (networkx: the condensation of the strongly connected components, callees first; inside
@@ -27,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from leakspot.c.cfg import NORETURN
 from leakspot.c.leaks import BORROWERS, parameters
 from leakspot.c.parse import Family, Node, function_name, functions, text, unwrap
 
@@ -47,6 +50,7 @@ class Facts:
     returns: list[tuple[str, str]] = field(default_factory=list)
     frees_first: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)
+    ends_with: str = ""  # without any `return`: the function its body's last statement calls
 
 
 def function_facts(root: Node, names: re.Pattern, later: list[bytes] | None = None) -> dict[str, Facts]:
@@ -70,6 +74,12 @@ def function_facts(root: Node, names: re.Pattern, later: list[bytes] | None = No
     return out
 
 
+def summary_names(families: list[Family]) -> set[str]:
+    """The names a function must mention to possibly get a summary: the families' allocators
+    and deallocators, and the functions that never return."""
+    return {n for f in families for n in f.allocators | f.deallocators} | set(NORETURN)
+
+
 def names_pattern(names) -> re.Pattern:
     """A bytes regex matching any of ``names`` as a whole identifier."""
     alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
@@ -78,7 +88,7 @@ def names_pattern(names) -> re.Pattern:
 
 def project_summaries(trees, families: list[Family]) -> dict[str, tuple[str, str]]:
     """Wrapper summaries over the parsed files ``trees`` (tree-sitter trees)."""
-    base = names_pattern({n for f in families for n in f.allocators | f.deallocators})
+    base = names_pattern(summary_names(families))
     gathered = []
     for t in trees:
         later: list[bytes] = []
@@ -134,6 +144,11 @@ def _facts(fn: Node) -> Facts:
     for ret in returns:
         value = unwrap(ret.named_children[0]) if ret.named_children else None
         facts.returns.append(_returned(value, body, calls))
+    stmts = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+    if not returns and stmts and stmts[-1].type == "expression_statement" and stmts[-1].named_children:
+        last = unwrap(stmts[-1].named_children[0])
+        if last is not None and last.type == "call_expression":
+            facts.ends_with = text(last.child_by_field_name("function"))
     return facts
 
 
@@ -231,6 +246,8 @@ def solve(facts: dict[str, Facts], families: list[Family]) -> dict[str, tuple[st
 
 
 def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str]]):
+    if f.ends_with and (f.ends_with in NORETURN or known.get(f.ends_with) == ("", "noreturn")):
+        return ("", "noreturn")  # `void die(...) { ...; exit(1); }`: no path returns
     for fam in families:
         def allocates(callee: str) -> bool:
             # a reallocator returns its argument grown, not a fresh resource of this function
@@ -258,7 +275,8 @@ def merge(per_file: list[dict[str, Facts]]) -> dict[str, Facts]:
         for name, f in facts.items():
             if name in dropped:
                 continue
-            if name in out and (out[name].returns != f.returns or out[name].frees_first != f.frees_first):
+            if name in out and (out[name].returns != f.returns or out[name].frees_first != f.frees_first
+                                or out[name].ends_with != f.ends_with):
                 del out[name]
                 dropped.add(name)
                 continue

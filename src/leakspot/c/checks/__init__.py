@@ -12,7 +12,8 @@ import pkgutil
 
 from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
-from leakspot.c.summaries import function_facts, names_pattern, project_summaries, solve_rounds, with_wrappers
+from leakspot.c.summaries import (
+    function_facts, names_pattern, project_summaries, solve_rounds, summary_names, with_wrappers)
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
 from leakspot.registry import Rule
@@ -69,6 +70,7 @@ def run_c_checks(
         return [], []
     tree = parse_c(data)
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
+    noreturn: frozenset[str] = frozenset()
     if fams:
         # wrappers of the whole run (the engine's pre-pass), then this file's own, which also
         # work when the file is checked alone (an editor, a hook on one file)
@@ -76,6 +78,7 @@ def run_c_checks(
             wrappers = project_summaries([tree], fams)
         else:
             wrappers = {name: (fam, role) for name, fam, role in settings.wrappers}
+        noreturn = frozenset(n for n, (_, role) in wrappers.items() if role == "noreturn")
         if wrappers:
             fams = with_wrappers(fams, wrappers)
     findings: list[Finding] = []
@@ -86,7 +89,7 @@ def run_c_checks(
     skipped: list[str] = []
     gave_up: list[str] = []
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
-    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams)
+    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn)
     for name, fn in defined:
         if fn.has_error:
             if any(site_name in text(fn) for f in fams for site_name in f.allocators):
@@ -130,7 +133,7 @@ def file_facts(data: bytes, settings: Settings = DEFAULT):
     """One C file's share of the wrapper summaries: ``(facts, later)`` of
     :func:`leakspot.c.summaries.function_facts` (picklable: computed in worker processes)."""
     fams = _all_families(settings)
-    base = {n for f in fams for n in f.allocators | f.deallocators}
+    base = summary_names(fams)
     later: list[bytes] = []
     return function_facts(parse_c(data).root_node, names_pattern(base), later), later
 
