@@ -315,12 +315,7 @@ class ResourceCheck(PythonCheck):
         p = parents.get(id(node))
         while isinstance(p, (ast.List, ast.Tuple, ast.Starred, ast.keyword)):
             node, p = p, parents.get(id(p))
-        q = p
-        while q is not None and q is not top:
-            if isinstance(q, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                return True
-            q = parents.get(id(q))
-        if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        if _captured(p, parents, top):
             return True
         if (isinstance(p, ast.Assign) and p.value is node and len(p.targets) == 1
                 and isinstance(p.targets[0], ast.Name)):
@@ -356,13 +351,7 @@ class ResourceCheck(PythonCheck):
 
     def _hands_on(self, name: ast.Name, parents: dict[int, ast.AST], top: ast.AST, resource: Resource = FILE) -> bool:
         p = parents.get(id(name))
-        # captured by a nested function or lambda: ownership unknown
-        q = p
-        while q is not None and q is not top:
-            if isinstance(q, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                return True
-            q = parents.get(id(q))
-        if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        if _captured(p, parents, top):
             return True
         if resource.path_attr == "":
             return self._path_use(name, parents, top)
@@ -388,6 +377,19 @@ class ResourceCheck(PythonCheck):
             call = parents.get(id(p))
             return not (isinstance(call, ast.Call) and self.qualified(call.func) in BORROWERS)
         return True  # with-item, return, yield, alias, container, attribute store...
+
+
+_SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _captured(p: ast.AST | None, parents: dict[int, ast.AST], top: ast.AST) -> bool:
+    """Is a use whose parent is ``p`` inside a nested function, lambda or class (within the
+    statement ``top``, or ``top`` itself is one)? Then who owns the value is unknown."""
+    while p is not None and p is not top:
+        if isinstance(p, _SCOPES):
+            return True
+        p = parents.get(id(p))
+    return isinstance(top, _SCOPES)
 
 
 EXITS = frozenset({"os._exit", "sys.exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.abort"})
