@@ -78,7 +78,7 @@ class Settings:
     rule_options: dict = field(default_factory=dict, hash=False)
     allocators: tuple[tuple[str, str], ...] = ()
     base: Path = Path(".")
-    #: C wrapper summaries of the whole run, (function, family, "alloc" | "free"): filled by
+    #: C wrapper summaries of the whole run, (function, family, "alloc" | "free" | "noreturn"): filled by
     #: the engine from every C file before the files are analysed one by one; None when no
     #: such pass ran (one file alone: its own wrappers are found then)
     wrappers: tuple[tuple[str, str, str], ...] | None = None

@@ -21,7 +21,7 @@ files with different summaries (two ``static`` helpers) gets none. The analysis 
 each function: it does not follow paths (the path-sensitive analysis of the caller does that).
 
 Reference: the bottom-up summary scheme of Cousot & Cousot, "Modular static program analysis"
-(CC 2002), restricted to these two facts.
+(CC 2002), restricted to these three facts.
 """
 
 from __future__ import annotations
@@ -86,14 +86,16 @@ def names_pattern(names) -> re.Pattern:
     return re.compile(rb"\b(?:" + alternatives + rb")\b" if alternatives else rb"(?!)")
 
 
+def tree_facts(root: Node, families: list[Family]) -> tuple[dict[str, Facts], list[bytes]]:
+    """One parsed file's share of the summaries: ``(facts, later)`` of :func:`function_facts`
+    with the families' own names (picklable: computed in worker processes)."""
+    later: list[bytes] = []
+    return function_facts(root, names_pattern(summary_names(families)), later), later
+
+
 def project_summaries(trees, families: list[Family]) -> dict[str, tuple[str, str]]:
     """Wrapper summaries over the parsed files ``trees`` (tree-sitter trees)."""
-    base = names_pattern(summary_names(families))
-    gathered = []
-    for t in trees:
-        later: list[bytes] = []
-        gathered.append((function_facts(t.root_node, base, later), later))
-    return solve_rounds(gathered, families)
+    return solve_rounds([tree_facts(t.root_node, families) for t in trees], families)
 
 
 def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families: list[Family]) -> dict[str, tuple[str, str]]:

@@ -12,8 +12,7 @@ import pkgutil
 
 from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
-from leakspot.c.summaries import (
-    function_facts, names_pattern, project_summaries, solve_rounds, summary_names, with_wrappers)
+from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
 from leakspot.registry import Rule
@@ -130,17 +129,14 @@ def _all_families(settings: Settings) -> list[Family]:
 
 
 def file_facts(data: bytes, settings: Settings = DEFAULT):
-    """One C file's share of the wrapper summaries: ``(facts, later)`` of
-    :func:`leakspot.c.summaries.function_facts` (picklable: computed in worker processes)."""
-    fams = _all_families(settings)
-    base = summary_names(fams)
-    later: list[bytes] = []
-    return function_facts(parse_c(data).root_node, names_pattern(base), later), later
+    """One C file's share of the wrapper summaries (:func:`leakspot.c.summaries.tree_facts`)."""
+    return tree_facts(parse_c(data).root_node, _all_families(settings))
 
 
 def project_wrappers(gathered: list, settings: Settings = DEFAULT) -> tuple[tuple[str, str, str], ...]:
     """Wrapper summaries (:mod:`leakspot.c.summaries`) over the :func:`file_facts` of every C
-    file of a run, for ``Settings.wrappers``: ``(function, family, "alloc" | "free")``, sorted."""
+    file of a run, for ``Settings.wrappers``: ``(function, family, role)``, sorted; role is
+    ``"alloc"``, ``"free"`` or ``"noreturn"`` (family ``""``)."""
     found = solve_rounds(gathered, _all_families(settings))
     return tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
 
