@@ -78,10 +78,11 @@ class Settings:
     rule_options: dict = field(default_factory=dict, hash=False)
     allocators: tuple[tuple[str, str], ...] = ()
     base: Path = Path(".")
-    #: C wrapper summaries of the whole run, (function, family, "alloc" | "free" | "noreturn"): filled by
-    #: the engine from every C file before the files are analysed one by one; None when no
-    #: such pass ran (one file alone: its own wrappers are found then)
-    wrappers: tuple[tuple[str, str, str], ...] | None = None
+    #: C facts of the whole run (a :class:`leakspot.c.checks.CProject`: wrapper summaries,
+    #: constants, borrowing functions), filled by the engine from every C file before the files
+    #: are analysed one by one; None when no such pass ran (one file alone: its own facts are
+    #: found then)
+    c_project: object | None = field(default=None, hash=False, compare=False)
 
     def option(self, slug: str, name: str, default=()):
         """A per-rule option's value (``default`` when unset)."""

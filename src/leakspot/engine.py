@@ -166,15 +166,15 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
 def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], settings: Settings,
                            pool: ProcessPoolExecutor | None = None, jobs: int = 1) -> Settings:
     """Cross-file C facts: the allocation and deallocation wrappers defined anywhere in the run
-    (``xmalloc`` in one file, its callers in another), put in ``settings.wrappers`` for the
-    per-file analyses. Each file's facts are gathered in the worker ``pool`` when there is one.
+    (``xmalloc`` in one file, its callers in another) and the constants of every file, put in
+    ``settings.c_project`` for the per-file analyses. Each file's facts are gathered in the worker ``pool`` when there is one.
     Files that cannot be read are left to the main pass to report."""
     c_files = [f for f in files if f.language == "c"]
     if not c_files or not any(r.code in codes and "c" in r.languages for r in load_rules()):
         return settings
     from dataclasses import replace
 
-    from leakspot.c.checks import project_wrappers
+    from leakspot.c.checks import project_facts
 
     paths = [f.path for f in c_files]
     if pool is not None:
@@ -183,7 +183,7 @@ def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], setti
         gathered = [g for out in pool.map(_c_facts, chunks, [settings] * len(chunks)) for g in out]
     else:
         gathered = _c_facts(paths, settings)
-    return replace(settings, wrappers=project_wrappers(gathered, settings))
+    return replace(settings, c_project=project_facts(gathered, settings))
 
 
 def _c_facts(paths: list[Path], settings: Settings) -> list:
@@ -193,7 +193,7 @@ def _c_facts(paths: list[Path], settings: Settings) -> list:
     for path in paths:
         try:
             if path.stat().st_size <= MAX_FILE_BYTES:
-                out.append(file_facts(path.read_bytes(), settings))
+                out.append(file_facts(path.read_bytes(), settings, str(path)))
         except OSError:
             continue
     return out

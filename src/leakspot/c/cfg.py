@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from leakspot.c.constants import EMPTY, Env, written_names
 from leakspot.c.parse import Node, text
 
 NORETURN = frozenset(
@@ -45,10 +46,14 @@ class CNode:
 class CFG:
     """The CFG of one ``function_definition``: ``entry`` and ``exit`` node ids and ``nodes``."""
 
-    def __init__(self, fn: Node, noreturn: frozenset[str] = frozenset()) -> None:
+    def __init__(self, fn: Node, noreturn: frozenset[str] = frozenset(), env: Env = EMPTY,
+                 shadowed: frozenset[str] = frozenset()) -> None:
         """``noreturn``: more functions that never return (the project's ``die()``), besides
-        :data:`NORETURN`."""
+        :data:`NORETURN`; ``env``: the constants known at file scope
+        (:mod:`leakspot.c.constants`), except the names in ``shadowed`` (the function's locals)."""
         self.noreturn = NORETURN | noreturn if noreturn else NORETURN
+        self.env = env
+        self.shadowed = shadowed
         self.nodes: list[CNode] = []
         self.exit = self._new("exit", fn.child_by_field_name("body")).id
         self._labels: dict[str, int] = {}
@@ -155,6 +160,12 @@ class CFG:
         init = node.child_by_field_name("initializer")
         cond = node.child_by_field_name("condition")
         update = node.child_by_field_name("update")
+        trips = self._trips(init, cond, update, node.child_by_field_name("body"))
+        if trips is not None and trips <= 1:
+            # `for (i = 0; i < 1; i++)`: the body runs exactly once (or never); no back edge
+            once = self._loop_body(node.child_by_field_name("body"), nxt, nxt) if trips else nxt
+            kind = "decl" if init.type == "declaration" else "stmt"
+            return self._new(kind, init, [(once, "")]).id
         head = self._new("nop", None)
         step = self._new("stmt", update, [(head.id, "")]).id if update is not None else head.id
         body = self._loop_body(node.child_by_field_name("body"), nxt, step)
@@ -165,6 +176,33 @@ class CFG:
         first = body if _first_test_true(init, cond) else head.id
         kind = "decl" if init.type == "declaration" else "stmt"
         return self._new(kind, init, [(first, "")]).id
+
+    def _trips(self, init: Node | None, cond: Node | None, update: Node | None, body: Node | None) -> int | None:
+        """How many times a counting loop's body runs, when that is known: ``init`` sets one
+        variable to a constant, ``cond`` compares it with a constant, ``update`` steps it by
+        one, and the body neither writes it nor holds a label. None otherwise (or past 2)."""
+        if init is None or cond is None or update is None or body is None:
+            return None
+        start = _init_value(init, self.env, self.shadowed)
+        if start is None:
+            return None
+        var, value = start
+        if update.type != "update_expression" or text(update.child_by_field_name("argument")) != var:
+            return None
+        step = 1 if "++" in text(update) else -1
+        if var in written_names(body.text or b"") or b":" in (body.text or b"") and _has_label(body):
+            return None
+        env = self.env.merged(Env(frozenset({(var, value)})))
+        shadowed = self.shadowed - {var}
+        for trips in range(3):
+            test = env.value(cond, shadowed)
+            if test is None:
+                return None
+            if not test:
+                return trips
+            value += step
+            env = self.env.merged(Env(frozenset({(var, value)})))
+        return None
 
     def _switch(self, node: Node, nxt: int) -> int:
         body = node.child_by_field_name("body")
@@ -179,6 +217,17 @@ class CFG:
         finally:
             self._breaks.pop()
         entries.reverse()
+        known = self.env.value(node.child_by_field_name("condition"), self.shadowed)
+        if known is not None:
+            # `switch (6)`: only the matching case runs (or `default`, or none)
+            for case, entry in entries:
+                value = case.child_by_field_name("value")
+                if value is not None and self.env.value(value, self.shadowed) == known:
+                    return self._new("nop", None, [(entry, "case")]).id
+            if all(self.env.value(c.child_by_field_name("value"), self.shadowed) is not None
+                   for c, _ in entries if c.child_by_field_name("value") is not None):
+                default = [e for c, e in entries if c.child_by_field_name("value") is None]
+                return self._new("nop", None, [(default[0] if default else nxt, "no case")]).id
         has_default = any(c.child_by_field_name("value") is None for c, _ in entries)
         succ = [(e, "case") for _, e in entries]
         if not has_default:
@@ -224,14 +273,10 @@ class CFG:
             args = expr.child_by_field_name("arguments")
             if args is not None and args.named_child_count:
                 return self._cond(args.named_children[0], t, f)
-        if k == "number_literal":
-            value = _int(text(expr))
-            if value is not None:
-                return self._new("nop", expr, [(t if value else f, "true" if value else "false")]).id
-        if k == "true":
-            return t
-        if k == "false":
-            return f
+        value = self.env.value(expr, self.shadowed)
+        if value is not None:
+            # `if (0)`, `if (STATIC_CONST_FALSE)`, `if (globalFive == 5)`: one feasible edge
+            return self._new("nop", expr, [(t if value else f, "true" if value else "false")]).id
         return self._new("cond", expr, [(t, "true"), (f, "false")]).id
 
 
@@ -246,6 +291,33 @@ def _int(s: str) -> int | None:
         return int(s, 0)
     except ValueError:
         return None
+
+
+def _init_value(init: Node, env: Env, shadowed: frozenset[str]) -> tuple[str, int] | None:
+    """``i = 0`` or ``int i = 0`` (one variable, a constant value): ``(i, 0)``."""
+    if init.type == "declaration":
+        decls = [d for d in init.children_by_field_name("declarator") if d.type == "init_declarator"]
+        if len(decls) != 1 or len(init.children_by_field_name("declarator")) != 1:
+            return None
+        var, value = decls[0].child_by_field_name("declarator"), decls[0].child_by_field_name("value")
+    elif init.type == "assignment_expression" and text(init.child_by_field_name("operator")) == "=":
+        var, value = init.child_by_field_name("left"), init.child_by_field_name("right")
+    else:
+        return None
+    if var is None or var.type != "identifier":
+        return None
+    v = env.value(value, shadowed)
+    return (text(var), v) if v is not None else None
+
+
+def _has_label(n: Node) -> bool:
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        if c.type == "labeled_statement":
+            return True
+        stack.extend(c.named_children)
+    return False
 
 
 def _first_test_true(init: Node, cond: Node | None) -> bool:

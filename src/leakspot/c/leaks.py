@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from leakspot.c.cfg import CFG, HINTS
+from leakspot.c.constants import EMPTY, Env
 from leakspot.c.parse import Family, Node, declarator_name, function_name, text, unwrap
 
 #: Functions that read, write or copy through a pointer without keeping or freeing it.
@@ -53,6 +54,25 @@ BORROWERS = frozenset(
 #: Borrowers that return their first argument (``return strcpy(p, s)`` returns ``p``).
 RETURNS_ARG0 = frozenset({"memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat",
                           "stpcpy", "wmemcpy", "wcscpy", "fgets"})
+_LOCK_COMMANDS = frozenset({"F_SETLK", "F_SETLKW", "F_OFD_SETLK", "F_OFD_SETLKW", "LOCK_EX", "LOCK_SH",
+                            "F_LOCK", "F_TLOCK"})
+
+
+def is_lock_call(call: Node) -> bool:
+    """``flock(fd, LOCK_EX)``, ``lockf(fd, F_LOCK, 0)``, ``fcntl(fd, F_SETLK, &fl)``: a call that
+    takes a file lock, which is held for as long as the descriptor stays open."""
+    fn = call.child_by_field_name("function")
+    args = call.child_by_field_name("arguments")
+    if fn is None or args is None or text(fn) not in ("flock", "lockf", "fcntl"):
+        return False
+    named = [a for a in args.named_children if a.type != "comment"]
+    return len(named) > 1 and any(part in _LOCK_COMMANDS for part in text(named[1]).replace("|", " ").split())
+
+
+#: Borrowers that return a pointer into their first argument, or NULL (``strchr(s, ':')``): the
+#: result keeps the object reachable, but a NULL result says nothing about the argument.
+RETURNS_INTO_ARG0 = frozenset({"strchr", "strrchr", "strstr", "strcasestr", "strpbrk", "strchrnul",
+                               "memchr", "memrchr", "memmem", "strtok", "strtok_r"})
 NULLS = frozenset({"NULL", "0", "nullptr", "((void*)0)", "((void *)0)", "(void*)0", "(void *)0"})
 #: Give up on a function after this many (node, state) pairs: no findings rather than noise.
 MAX_VISITS = 20000
@@ -111,11 +131,42 @@ class _Eval:
         element of it) no longer holds."""
         n = unwrap(n)
         if n is not None and n.type == "identifier":
-            self.facts.pop(text(n), None)
+            self.drop_facts(text(n))
         root = _root(n)
         if root and any(k[0] == "?" for k in self.facts):
             for key in [k for k in self.facts if k[0] == "?" and root in self.an.repeated.get(k, ())]:
                 del self.facts[key]
+
+    def drop_facts(self, name: str) -> None:
+        """``name`` is assigned: forget what conditions and copies said about it."""
+        self.facts.pop(name, None)
+        if self.an.related:
+            for key in [k for k in self.facts if SEP in k and name in _fact_names(k)]:
+                del self.facts[key]
+
+    def copy_facts(self, target: str, source: str) -> None:
+        """``target = source`` (two locals): they are equal until either is assigned again, so
+        what a later condition says about one holds for the other."""
+        if target == source:
+            return
+        for key, value in list(self.facts.items()):
+            if key == source:
+                self.facts[target] = value
+            elif SEP in key and key[0] != "=" and key.split(SEP, 1)[0] == source:
+                self.facts[target + key[len(source):]] = value
+        self.facts[f"={SEP}{target}{SEP}{source}"] = True
+
+    def peers(self, name: str) -> set[str]:
+        """The locals known to equal ``name`` on this path (copies, either way)."""
+        out = set()
+        for key in self.facts:
+            if key[0] == "=" and SEP in key:
+                _, a, b = key.split(SEP)
+                if a == name:
+                    out.add(b)
+                elif b == name:
+                    out.add(a)
+        return out
 
     # values are tuples of atoms: ("new", site) or ("var", name)
     def eval(self, n: Node | None) -> tuple:
@@ -229,8 +280,13 @@ class _Eval:
         site = an.site_of.get(n.id)
         if site is not None and an.sites[site].out is not None:
             return self.out_call(site, args)
-        vals = [self.eval(a) for a in args]
-        if name in an.deallocators and vals:
+        module = an.module
+        vals = [() if module is not None and self._lent(name, i, a) else self.eval(a) for i, a in enumerate(args)]
+        if vals and (name == "flock" or name == "lockf" or name == "fcntl") and is_lock_call(n):
+            self.escape(vals[0])  # a lock lives as long as its descriptor: kept open on purpose
+            for v in vals[1:]:
+                self.discard(v)
+        elif name in an.deallocators and vals:
             for o in self.held_by(vals[0]):
                 family = an.sites[o.site].family
                 if name not in family.deallocators:
@@ -242,14 +298,14 @@ class _Eval:
         elif name in an.reallocators and vals:
             self.release(vals[0])
         elif name in BORROWERS:
+            aliasing = name in RETURNS_ARG0 or name in RETURNS_INTO_ARG0
             for v in vals:
-                if name in RETURNS_ARG0 and v is vals[0]:
+                if aliasing and v is vals[0]:
                     continue
                 self.discard(v)
-            if name in RETURNS_ARG0 and vals:
+            if aliasing and vals:
                 return vals[0]
         else:
-            module = an.module
             for i, v in enumerate(vals):
                 if v and module is not None and name in module.functions:
                     an.consulted.add(name)
@@ -262,6 +318,16 @@ class _Eval:
             self.objs.add(obj)
             return (("new", site),)
         return ()
+
+    def _lent(self, name: str, index: int, arg: Node) -> bool:
+        """``f(&p)`` where ``f`` only reads through its parameter: ``p`` is read, not given away."""
+        arg = unwrap(arg)
+        if arg is None or arg.type != "pointer_expression" or text(arg.child_by_field_name("operator")) != "&":
+            return False
+        inner = unwrap(arg.child_by_field_name("argument"))
+        if inner is None or inner.type != "identifier" or text(inner) not in self.an.locals:
+            return False
+        return self.an.module.borrows(name, index, 1)
 
     def out_call(self, site: int, args: list[Node]) -> tuple:
         """``asprintf(&p, ...)``, ``getline(&line, &n, f)``: the call consumes what ``p`` held
@@ -280,7 +346,7 @@ class _Eval:
                 self.escape(self.eval(args[index]))  # stored through a pointer we do not follow
             return ()
         self.release((("var", target),))
-        self.facts.pop(target, None)
+        self.drop_facts(target)
         self.objs = {Obj(o.site, o.holders - {target}, o.nonnull) if target in o.holders else o for o in self.objs}
         self.objs.add(Obj(site, frozenset({target})))
         return (("call", site),)
@@ -321,7 +387,7 @@ class _Eval:
                 continue
             name = declarator_name(d.child_by_field_name("declarator"))
             vals = self.eval(d.child_by_field_name("value"))
-            self.facts.pop(name, None)
+            self.drop_facts(name)
             for key in [k for k in self.facts if k[0] == "?" and name in self.an.repeated.get(k, ())]:
                 del self.facts[key]
             if name in self.an.flags:
@@ -334,6 +400,34 @@ class _Eval:
                 self.bind(name, vals)
 
     def refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
+        """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible
+        (:meth:`_refine`), with what it says about copies of the tested variables and about
+        comparisons with constants that the function makes more than once (``fd == -1``, later
+        ``sfd == -1`` after ``fd = sfd``)."""
+        result = self._refine(expr, vals, branch)
+        if result is None or not self.an.related:
+            return result
+        extra: dict[str, bool] = {}
+        kind, names, fail_when, _ = self.an.tests[expr.id]
+        if kind == "truth" and names:
+            for name in names:
+                for peer in self.peers(name):
+                    extra[peer] = branch != fail_when
+        cmp = self.an.cmp_at.get(expr.id)
+        if cmp is not None:
+            var, key, positive = cmp
+            for v in (var, *self.peers(var)):
+                extra[v + key] = (branch == "true") == positive
+        if not extra:
+            return result
+        facts = dict(result[1])
+        for k, v in extra.items():
+            if facts.get(k, v) != v:
+                return None  # contradicts what an earlier condition on this path said
+            facts[k] = v
+        return result[0], frozenset(facts.items())
+
+    def _refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
         """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible.
 
         Two kinds of test: a *truth* test (``p``, ``!p``, ``p == NULL``) proves a pointer-family
@@ -388,7 +482,10 @@ class _Eval:
             if not (o.holders & names) or (kind == "sign" and self.an.sites[o.site].family.invalid != "negative"):
                 out.add(o)
             elif not valid:
-                if o.nonnull:
+                if o.holders & names <= self.an.interior and o.holders - names:
+                    # `c = strchr(s, ':'); if (!c)`: `c` is NULL, `s` still holds the object
+                    out.add(Obj(o.site, o.holders - names, o.nonnull))
+                elif o.nonnull:
                     return None  # contradicts an earlier check on this path
             else:
                 out.add(Obj(o.site, o.holders, True))
@@ -609,7 +706,7 @@ class Analysis:
         self.out_allocators = {a: (f, i, k) for f in families for a, i, k in f.out_allocators}
         self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
         self.reallocators = frozenset().union(*(f.reallocators for f in families)) if families else frozenset()
-        self.locals = _locals(fn)
+        self.locals = local_names(fn)
         self.sites: list[Site] = []
         self.site_of: dict[int, int] = {}
         self.events: list[LeakEvent] = []
@@ -622,18 +719,22 @@ class Analysis:
                 self.sites.append(Site(node, families[0], name))
                 objs.append(Obj(i, frozenset({name})))
             self.initial = frozenset(objs)
-        else:
+        into: list[Node] = []  # calls that return a pointer into their argument
+        if not params_as_sites:
             for call in _calls(fn):
                 f = call.child_by_field_name("function")
                 name = text(f) if f is not None and f.type == "identifier" else ""
-                if name in self.allocators:
+                if name in RETURNS_INTO_ARG0:
+                    into.append(call)
+                elif name in self.allocators:
                     self.site_of[call.id] = len(self.sites)
                     self.sites.append(Site(call, self.allocators[name], name))
                 elif name in self.out_allocators:
                     family, index, fails = self.out_allocators[name]
                     self.site_of[call.id] = len(self.sites)
                     self.sites.append(Site(call, family, name, (index, fails)))
-        self.cfg = CFG(fn, module.noreturn if module is not None else frozenset()) if self.sites else None
+        self.cfg = CFG(fn, module.noreturn, module.env, self.locals) if self.sites and module is not None else (
+            CFG(fn) if self.sites else None)
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
         self._with_sites: set[int] = set()
         self._assigned: dict[int, frozenset[str]] = {}
@@ -643,6 +744,8 @@ class Analysis:
             for node in self.cfg.nodes:
                 if node.ts is not None and any(node.ts.start_byte <= b < node.ts.end_byte for b in starts):
                     self._with_sites.add(node.id)
+        # locals assigned a pointer into another object (`c = strchr(s, ':')`): see refine
+        self.interior = _interior_pointers(into) if into and self.cfg is not None else frozenset()
         # `return` from `main` ends the process: what is still held then is not lost memory
         self.ends_process = function_name(fn) == "main"
         # flag variables (`need_free = 1; ... if (need_free) free(p);`): locals tested for truth
@@ -659,6 +762,45 @@ class Analysis:
                     if test is not None and test.type == "identifier" and text(test) in self.locals:
                         flags.add(text(test))
             self.flags = frozenset(flags)
+        # copies between locals (`fd = sfd`) and comparisons with constants made more than once
+        # (`fd == -1`): their facts follow the copies (see _Eval.refine)
+        self.copy_at: dict[int, tuple[str, str]] = {}
+        self.cmp_at: dict[int, tuple[str, str, bool]] = {}
+        if self.cfg is not None:
+            env = module.env if module is not None else EMPTY
+            null_tested: set[str] = set()
+            for node in self.cfg.nodes:
+                if node.ts is None:
+                    continue
+                if node.kind == "cond":
+                    cmp = _comparison(node.ts, self.locals, env)
+                    if cmp is not None:
+                        self.cmp_at[node.ts.id] = cmp
+                    elif node.ts.type == "binary_expression" and text(node.ts.child_by_field_name("operator")) in ("==", "!="):
+                        left, right = node.ts.child_by_field_name("left"), node.ts.child_by_field_name("right")
+                        other = unwrap(right if _is_null(left) else left if _is_null(right) else None)
+                        if other is not None and other.type == "identifier":
+                            null_tested.add(text(other))
+                elif node.kind in ("stmt", "decl"):
+                    copy = _copy(node.ts, self.locals)
+                    if copy is not None:
+                        self.copy_at[node.id] = copy
+            # only what can decide a later condition: a comparison made twice on one variable or
+            # on two that a copy joins, and copies of variables that some condition tests
+            group = {}
+            for x, y in self.copy_at.values():
+                gx, gy = group.get(x, x), group.get(y, y)
+                for name, g in list(group.items()):
+                    if g == gy:
+                        group[name] = gx
+                group[x] = group[y] = gx
+            counts: dict[tuple[str, str], int] = {}
+            for var, key, _ in self.cmp_at.values():
+                counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
+            self.cmp_at = {k: v for k, v in self.cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
+            tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
+            self.copy_at = {k: v for k, v in self.copy_at.items() if tested & set(v)}
+        self.related = bool(self.copy_at or self.cmp_at)
         # side-effect-free conditions that appear more than once: {"?" + text: identifiers in it}
         self.repeated: dict[str, frozenset[str]] = {}
         if self.cfg is not None:
@@ -721,7 +863,8 @@ class Analysis:
                 assigned = self._assigned[node.id] = _assigned_names(node.ts)
             facts = state[1]
             if facts and assigned:
-                facts = frozenset(f for f in facts if f[0] not in assigned)
+                facts = frozenset(f for f in facts if f[0] not in assigned) if not self.related else frozenset(
+                    f for f in facts if not assigned.intersection(_fact_names(f[0])))
             if facts and any(f[0][0] == "?" for f in facts):
                 roots = self._roots.get(node.id)
                 if roots is None:
@@ -730,6 +873,11 @@ class Analysis:
                     facts = frozenset(f for f in facts if not (f[0][0] == "?" and self.repeated.get(f[0], frozenset()) & roots))
             if assigned & self.flags:
                 facts = frozenset((dict(facts) | _flag_constants(node.ts, self.flags)).items())
+            copy = self.copy_at.get(node.id)
+            if copy is not None:
+                ev = _Eval(self, node.id, (state[0], facts))
+                ev.copy_facts(*copy)
+                facts = frozenset(ev.facts.items())
             for s, label in node.succ:
                 yield s, label, (state[0], facts), []
             return
@@ -761,6 +909,9 @@ class Analysis:
                 ev.objs, ev.facts = set(refined[0]), dict(refined[1])
             else:
                 ev.discard(vals)
+        copy = self.copy_at.get(node.id)
+        if copy is not None:
+            ev.copy_facts(*copy)
         new_state = ev.state()
         for s, label in node.succ:
             yield s, label, new_state, ev.events
@@ -806,7 +957,8 @@ def _remember(cache: dict, key, value) -> None:
 def analyse_function(fn: Node, families: list[Family], module: Module | None) -> Analysis | None:
     """Run the leak analysis on ``fn``, or return None when a previous run of the same text
     (with no same-file callees consulted) found nothing."""
-    key = (fn.text, _families_key(families), module.noreturn if module is not None else frozenset())
+    key = (fn.text, _families_key(families), module.noreturn if module is not None else frozenset(),
+           module.env if module is not None else EMPTY, module.lends_key if module is not None else frozenset())
     deps = CLEAN_CACHE.get(key)
     if deps is not None and (not deps or (module is not None and all(
             module.summary(name) == summary for name, summary in deps))):
@@ -829,10 +981,16 @@ class Module:
     """
 
     def __init__(self, functions: dict[str, Node], families: list[Family],
-                 noreturn: frozenset[str] = frozenset()) -> None:
+                 noreturn: frozenset[str] = frozenset(), env: Env = EMPTY,
+                 lends: dict[str, frozenset[tuple[int, int]]] | None = None) -> None:
         self.functions = functions
         self.families = families
         self.noreturn = noreturn  # the project's functions that never return
+        self.env = env  # constants known at file scope (leakspot.c.constants)
+        #: borrow summaries of the file's and the run's functions (leakspot.c.borrows):
+        #: name -> the (parameter index, level) pairs it only borrows
+        self.lends = lends or {}
+        self.lends_key = frozenset(self.lends.items())
         self._summaries: dict[str, frozenset[int] | None] = {}
 
     def summary(self, name: str) -> frozenset[int] | None:
@@ -842,12 +1000,16 @@ class Module:
         self.borrows(name, -1)
         return self._summaries.get(name)
 
-    def borrows(self, name: str, index: int) -> bool:
-        if name not in self.functions:
+    def borrows(self, name: str, index: int, level: int = 0) -> bool:
+        """Does ``name`` only borrow its parameter ``index`` (level 0), or what that parameter
+        points to (level 1: ``f(&p)`` leaves ``p`` to the caller)?"""
+        if (index, level) in self.lends.get(name, ()):
+            return True
+        if name not in self.functions or level:
             return False
         if name not in self._summaries:
             fn = self.functions[name]
-            key = (fn.text, _families_key(self.families), self.noreturn)
+            key = (fn.text, _families_key(self.families), self.noreturn, self.env, self.lends_key)
             cached = _SUMMARY_CACHE.get(key)
             if cached is not None:
                 self._summaries[name] = cached
@@ -908,6 +1070,73 @@ def _assigned_names(root: Node) -> frozenset[str]:
 _CATEGORY = {"mismatch": "mismatch", "overwrite": "overwrite"}
 
 
+#: Separates the parts of a fact key about a comparison (``fd\x01==-1``) or a copy
+#: (``=\x01fd\x01sfd``); a plain key is a variable's truth, a ``?`` key a repeated condition.
+SEP = "\x01"
+_NEGATED = {"!=": "==", ">=": "<", ">": "<="}
+
+
+def _fact_names(key: str) -> tuple[str, ...]:
+    """The variables a fact key is about."""
+    if SEP not in key:
+        return (key,)
+    parts = key.split(SEP)
+    return tuple(parts[1:]) if parts[0] == "=" else (parts[0],)
+
+
+def _comparison(expr: Node, locals_: frozenset[str], env) -> tuple[str, str, bool] | None:
+    """``x OP c`` with ``x`` a local and ``c`` a constant: ``(x, key, positive)``, where ``key``
+    (``SEP + "==-1"``) names the comparison in its positive form and ``positive`` says whether
+    the true branch makes it hold (``x != -1`` is the negation of ``x == -1``)."""
+    if expr.type != "binary_expression":
+        return None
+    op = text(expr.child_by_field_name("operator"))
+    if op not in ("==", "!=", "<", "<=", ">", ">="):
+        return None
+    left, right = unwrap(expr.child_by_field_name("left")), unwrap(expr.child_by_field_name("right"))
+    value = env.value(right, locals_)
+    if value is None:
+        left, right, op = right, left, _MIRROR[op]
+        value = env.value(right, locals_)
+    if value is None or left is None or left.type != "identifier" or text(left) not in locals_:
+        return None
+    positive = op not in _NEGATED
+    return text(left), f"{SEP}{_NEGATED.get(op, op)}{value}", positive
+
+
+def _copy(ts: Node, locals_: frozenset[str]) -> tuple[str, str] | None:
+    """``x = y;`` or ``T x = y;`` between two locals: ``(x, y)``."""
+    if ts.type == "assignment_expression" and text(ts.child_by_field_name("operator")) == "=":
+        left, right = ts.child_by_field_name("left"), unwrap(ts.child_by_field_name("right"))
+    elif ts.type == "declaration":
+        decls = ts.children_by_field_name("declarator")
+        if len(decls) != 1 or decls[0].type != "init_declarator":
+            return None
+        left, right = decls[0].child_by_field_name("declarator"), unwrap(decls[0].child_by_field_name("value"))
+        while left is not None and left.type == "pointer_declarator":
+            left = left.child_by_field_name("declarator")
+    else:
+        return None
+    if left is None or right is None or left.type != "identifier" or right.type != "identifier":
+        return None
+    x, y = text(left), text(right)
+    return (x, y) if x in locals_ and y in locals_ and x != y else None
+
+
+def _interior_pointers(calls: list[Node]) -> frozenset[str]:
+    """The locals assigned the results of these :data:`RETURNS_INTO_ARG0` ``calls``."""
+    out = set()
+    for call in calls:
+        p = call.parent
+        while p is not None and p.type in ("parenthesized_expression", "cast_expression"):
+            p = p.parent
+        if p is not None and p.type == "assignment_expression":
+            out.add(text(p.child_by_field_name("left")))
+        elif p is not None and p.type == "init_declarator":
+            out.add(declarator_name(p.child_by_field_name("declarator")))
+    return frozenset(out)
+
+
 def _first_arg(call: Node) -> Node | None:
     args = call.child_by_field_name("arguments")
     return args.named_children[0] if args is not None and args.named_children else None
@@ -922,7 +1151,7 @@ def _calls(root: Node):
         stack.extend(n.children)
 
 
-def _locals(fn: Node) -> frozenset[str]:
+def local_names(fn: Node) -> frozenset[str]:
     """Parameters and block-scope variables (not ``static``/``extern`` ones) of a function."""
     names = set()
     decl = fn.child_by_field_name("declarator")

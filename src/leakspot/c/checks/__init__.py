@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 
-from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function
+from leakspot.c.borrows import file_borrows
+from leakspot.c.borrows import solve as solve_borrows
+from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
+from leakspot.c.leaks import BORROWERS, Analysis, LeakEvent, Module, analyse_function
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
 from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
 from leakspot.config import DEFAULT, Settings
@@ -70,13 +74,14 @@ def run_c_checks(
     tree = parse_c(data)
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
     noreturn: frozenset[str] = frozenset()
+    project: CProject | None = settings.c_project  # type: ignore[assignment]
     if fams:
         # wrappers of the whole run (the engine's pre-pass), then this file's own, which also
         # work when the file is checked alone (an editor, a hook on one file)
-        if settings.wrappers is None:
+        if project is None:
             wrappers = project_summaries([tree], fams)
         else:
-            wrappers = {name: (fam, role) for name, fam, role in settings.wrappers}
+            wrappers = {name: (fam, role) for name, fam, role in project.wrappers}
         noreturn = frozenset(n for n, (_, role) in wrappers.items() if role == "noreturn")
         if wrappers:
             fams = with_wrappers(fams, wrappers)
@@ -88,7 +93,9 @@ def run_c_checks(
     skipped: list[str] = []
     gave_up: list[str] = []
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
-    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn)
+    env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
+    lends = file_lends(tree.root_node, display, fams, project)
+    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends)
     for name, fn in defined:
         if fn.has_error:
             if any(site_name in text(fn) for f in fams for site_name in f.allocators):
@@ -128,17 +135,55 @@ def _all_families(settings: Settings) -> list[Family]:
     return list(families()) + ([user_family(settings)] if settings.allocators else [])
 
 
-def file_facts(data: bytes, settings: Settings = DEFAULT):
-    """One C file's share of the wrapper summaries (:func:`leakspot.c.summaries.tree_facts`)."""
-    return tree_facts(parse_c(data).root_node, _all_families(settings))
+@dataclass(frozen=True)
+class CProject:
+    """The C facts of a whole run, for ``Settings.c_project``.
+
+    Attributes:
+        wrappers: wrapper summaries (:mod:`leakspot.c.summaries`), ``(function, family, role)``,
+            sorted; role is ``"alloc"``, ``"free"`` or ``"noreturn"`` (family ``""``).
+        env: the constants every file can use (:func:`leakspot.c.constants.project_env`).
+    """
+
+    wrappers: tuple[tuple[str, str, str], ...] = ()
+    env: Env = EMPTY
+    #: borrow summaries (:mod:`leakspot.c.borrows`) of the run's non-``static`` functions and
+    #: prototypes: (name, the (parameter index, level) pairs it only borrows), sorted
+    borrows: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
 
 
-def project_wrappers(gathered: list, settings: Settings = DEFAULT) -> tuple[tuple[str, str, str], ...]:
-    """Wrapper summaries (:mod:`leakspot.c.summaries`) over the :func:`file_facts` of every C
-    file of a run, for ``Settings.wrappers``: ``(function, family, role)``, sorted; role is
-    ``"alloc"``, ``"free"`` or ``"noreturn"`` (family ``""``)."""
-    found = solve_rounds(gathered, _all_families(settings))
-    return tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
+def _releasers(fams: list[Family]) -> frozenset[str]:
+    return frozenset().union(*(f.deallocators | f.reallocators for f in fams))
+
+
+def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
+    """One C file's share of the project facts: ``(wrapper facts, later, constants, borrows)``
+    (:func:`leakspot.c.summaries.tree_facts`, :func:`leakspot.c.constants.file_constants`,
+    :func:`leakspot.c.borrows.file_borrows`; ``display`` names the file's ``static``
+    functions); picklable, computed in worker processes."""
+    root = parse_c(data).root_node
+    fams = _all_families(settings)
+    return (*tree_facts(root, fams), file_constants(root, data), file_borrows(root, display, _releasers(fams)))
+
+
+def project_facts(gathered: list, settings: Settings = DEFAULT) -> CProject:
+    """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it."""
+    found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings))
+    wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
+    lends = solve_borrows([b for _, _, _, b in gathered], BORROWERS)
+    borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k and ":" not in n))
+    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered]), borrows)
+
+
+def file_lends(root, display: str, fams: list[Family], project: CProject | None) -> dict[str, frozenset]:
+    """The borrow summaries one file's analysis uses: its own functions' and prototypes'
+    (``static`` ones by their plain name), over the run's (``project``) when there is one."""
+    known = {n: frozenset(k) for n, k in project.borrows} if project is not None else {}
+    own = solve_borrows([file_borrows(root, display, _releasers(fams))], BORROWERS, known)
+    prefix = f"{display}:"
+    out = dict(known)
+    out.update({(n[len(prefix):] if n.startswith(prefix) else n): k for n, k in own.items()})
+    return {n: k for n, k in out.items() if k}
 
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
