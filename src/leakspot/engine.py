@@ -175,25 +175,46 @@ def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], setti
     from dataclasses import replace
 
     from leakspot.c.checks import project_facts
+    from leakspot.c.constants import candidates
 
-    paths = [f.path for f in c_files]
+    paths = [(f.path, f.display) for f in c_files]
+    size = max(1, min(32, len(paths) // (jobs * 4)))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     if pool is not None:
-        size = max(1, min(32, len(paths) // (jobs * 4)))
-        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
         gathered = [g for out in pool.map(_c_facts, chunks, [settings] * len(chunks)) for g in out]
     else:
         gathered = _c_facts(paths, settings)
-    return replace(settings, c_project=project_facts(gathered, settings))
+    # globals that are constant unless another file writes them: a second, targeted scan
+    names = candidates([g[2] for g in gathered])
+    written: frozenset[str] = frozenset()
+    if names:
+        found = (pool.map(_c_writes, chunks, [names] * len(chunks)) if pool is not None
+                 else [_c_writes(paths, names)])
+        written = frozenset().union(*found)
+    return replace(settings, c_project=project_facts(gathered, settings, written))
 
 
-def _c_facts(paths: list[Path], settings: Settings) -> list:
+def _c_writes(paths: list[tuple[Path, str]], names: frozenset[str]) -> frozenset[str]:
+    from leakspot.c.constants import written_among
+
+    out: set[str] = set()
+    for path, _ in paths:
+        try:
+            data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else b""
+        except OSError:
+            continue
+        out |= written_among(data, names - out, skip_definitions=True)
+    return frozenset(out)
+
+
+def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> list:
     from leakspot.c.checks import file_facts
 
     out = []
-    for path in paths:
+    for path, display in paths:
         try:
             if path.stat().st_size <= MAX_FILE_BYTES:
-                out.append(file_facts(path.read_bytes(), settings, str(path)))
+                out.append(file_facts(path.read_bytes(), settings, display))
         except OSError:
             continue
     return out

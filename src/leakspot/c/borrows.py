@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from leakspot.c.leaks import RETURNS_ARG0, RETURNS_INTO_ARG0, is_lock_call, local_names
+from leakspot.c.leaks import RETURNS_ARG0, RETURNS_INTO_ARG0, is_lock_call
 from leakspot.c.parse import Node, declarator_name, function_name, functions, text
 
 #: (parameter index, level): level 0 is the argument, level 1 what it points to.
@@ -97,14 +97,19 @@ def function_uses(fn: Node, deallocators: frozenset[str]) -> FunctionUses:
     if body is None or not any(params):
         return out
     idents: list[Node] = []
+    locals_ = set(params)
     stack = [body]
-    while stack:
+    while stack:  # one walk: the identifiers, and the names of block-scope variables
         n = stack.pop()
-        if n.type == "identifier":
+        t = n.type
+        if t == "identifier":
             idents.append(n)
-        else:
-            stack.extend(n.named_children)
-    locals_ = local_names(fn)
+            continue
+        if t == "declaration" and not any(
+                c.type == "storage_class_specifier" and text(c) in ("static", "extern") for c in n.children):
+            for d in n.children_by_field_name("declarator"):
+                locals_.add(declarator_name(d.child_by_field_name("declarator") if d.type == "init_declarator" else d))
+        stack.extend(n.named_children)
     tracked: dict[str, set[Key]] = {}
     for i, name in enumerate(params):
         if name:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from leakspot.c.constants import EMPTY, Env, written_names
+from leakspot.c.constants import EMPTY, Env, written_among
 from leakspot.c.parse import Node, text
 
 NORETURN = frozenset(
@@ -190,7 +190,7 @@ class CFG:
         if update.type != "update_expression" or text(update.child_by_field_name("argument")) != var:
             return None
         step = 1 if "++" in text(update) else -1
-        if var in written_names(body.text or b"") or b":" in (body.text or b"") and _has_label(body):
+        if written_among(body.text or b"", {var}) or b":" in (body.text or b"") and _has_label(body):
             return None
         env = self.env.merged(Env(frozenset({(var, value)})))
         shadowed = self.shadowed - {var}

@@ -163,8 +163,7 @@ class FileConstants:
             ``const`` variables, its ``static`` variables it never writes, its functions that
             return a constant.
         exported: non-``static`` variables with a constant initializer that are not ``const``
-            (constant only if no file of the run writes them).
-        written: every name the file assigns, increments or takes the address of.
+            and that this file does not write (constant only if no file of the run writes them).
         public: the names of ``local`` that other files can see (``#define``s, non-``static``
             ``const`` variables).
         calls: functions without parameters that return a constant, by name.
@@ -174,28 +173,48 @@ class FileConstants:
 
     local: dict[str, int]
     exported: dict[str, int]
-    written: frozenset[str]
     public: frozenset[str]
     calls: dict[str, int]
     public_calls: frozenset[str]
     statics: frozenset[str] = frozenset()
 
 
-#: An assignment, compound assignment or increment of a name, or its address taken.
-_WRITE = re.compile(
-    rb"(?<![\w.>])([A-Za-z_]\w*)\s*(?:(?:[-+*/%&|^]|<<|>>)?=(?!=)|\+\+|--)"
-    rb"|(?:\+\+|--)\s*([A-Za-z_]\w*)|(?<![&\w)\]])&\s*([A-Za-z_]\w*)")
+_LAST_WORD = re.compile(rb"([A-Za-z_]\w*)\s*\**\s*$")
+_NOT_TYPES = frozenset({b"return", b"else", b"do", b"case", b"goto", b"sizeof"})
+_COMPOUND = (b"+", b"-", b"*", b"/", b"%", b"&", b"|", b"^")
 
 
-def written_names(data: bytes, skip: list[tuple[int, int]] = ()) -> frozenset[str]:
-    """Names that ``data`` may write: ``x = ...``, ``x += ...``, ``x++``, ``--x``, ``&x``, except
-    at the byte ranges ``skip`` (the initializers of file-scope definitions). Text in comments
-    and strings counts too: that only makes fewer names constant."""
+def written_among(data: bytes, names, skip: list[tuple[int, int]] = (),
+                  skip_definitions: bool = False) -> frozenset[str]:
+    """Which of ``names`` ``data`` may write: ``x = ...``, ``x += ...``, ``x++``, ``--x``, ``&x``,
+    except at the byte ranges ``skip`` (the initializers of file-scope definitions) and, with
+    ``skip_definitions``, where a type name comes first (``int x = 5;`` defines, or declares a
+    local that hides it). Text in comments and strings counts too: that only makes fewer names
+    constant. The names are found first (one literal alternation, fast), then the operators
+    beside each occurrence."""
+    if not names:
+        return frozenset()
+    pattern = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
     out = set()
-    for m in _WRITE.finditer(data):
-        if any(a <= m.start() < b for a, b in skip):
+    for m in pattern.finditer(data):
+        start, end = m.span()
+        name = m.group(1).decode()
+        if name in out or any(a <= start < b for a, b in skip):
             continue
-        out.add((m.group(1) or m.group(2) or m.group(3)).decode("utf-8", "replace"))
+        after = data[end:end + 4].lstrip()
+        before = data[max(0, start - 3):start].rstrip()
+        if before.endswith(b".") or before.endswith(b"->"):
+            continue  # a field of the same name
+        assigned = (after[:1] == b"=" and after[1:2] != b"=") or after[:2] in (b"++", b"--") or (
+            after[1:2] == b"=" and after[:1] in _COMPOUND) or after[:3] in (b"<<=", b">>=")
+        incremented = before.endswith(b"++") or before.endswith(b"--")
+        address = before.endswith(b"&") and not before.endswith(b"&&")
+        if assigned and skip_definitions:
+            word = _LAST_WORD.search(data[max(0, start - 40):start])
+            if word is not None and word.group(1) not in _NOT_TYPES:
+                continue  # `int x = 5`: a definition
+        if assigned or incremented or address:
+            out.add(name)
     return frozenset(out)
 
 
@@ -278,7 +297,8 @@ def file_constants(root: Node, data: bytes) -> FileConstants:
                 _note(funcs, name, value)
                 if not any(c.type == "storage_class_specifier" and text(c) == "static" for c in n.children):
                     public_calls.add(name)
-    written = written_names(data, skip)
+    written = written_among(data, {n for n, v in statics.items() if v is not _CONFLICT}
+                            | {n for n, v in exported.items() if v is not _CONFLICT}, skip)
     local = {k: v for k, v in env_values.items()}
     for table, needs_unwritten in ((consts, False), (statics, True)):
         for name, v in table.items():
@@ -289,8 +309,7 @@ def file_constants(root: Node, data: bytes) -> FileConstants:
     calls = {k: v for k, v in funcs.items() if v is not _CONFLICT}
     return FileConstants(
         local=local,
-        exported={k: v for k, v in exported.items() if v is not _CONFLICT},
-        written=written,
+        exported={k: v for k, v in exported.items() if v is not _CONFLICT and k not in written},
         public=frozenset(public & set(local)),
         calls=calls,
         public_calls=frozenset(public_calls & set(calls)),
@@ -332,6 +351,11 @@ def _returns_constant(fn: Node, known: dict) -> int | None:
     return _value(stmts[0].named_children[0], known, {}, frozenset())
 
 
+def candidates(per_file: list[FileConstants]) -> frozenset[str]:
+    """The non-``const`` variables of a run that are constant if no other file writes them."""
+    return frozenset(n for fc in per_file for n in fc.exported)
+
+
 def file_env(fc: FileConstants, project: Env = EMPTY) -> Env:
     """The constants one file's functions see: the run's (``project``, when a whole-project pass
     ran) less the names this file's own ``static`` variables hide, then the file's own."""
@@ -339,15 +363,14 @@ def file_env(fc: FileConstants, project: Env = EMPTY) -> Env:
     return project.without(fc.statics).merged(own) if project else own
 
 
-def project_env(per_file: list[FileConstants]) -> Env:
+def project_env(per_file: list[FileConstants], written: frozenset[str] = frozenset()) -> Env:
     """The constants every file of a run can use: public ``#define``s, ``const`` variables and
     constant functions that all their definitions agree on, and non-``const`` variables with a
-    constant initializer that no file of the run writes."""
+    constant initializer that neither their own file nor any other writes (``written``: the
+    :func:`candidates` that :func:`written_among` found written in the other files)."""
     values: dict = {}
     calls: dict = {}
-    written: set[str] = set()
     for fc in per_file:
-        written |= fc.written
         for name in fc.public:
             _note(values, name, fc.local[name])
         for name, v in fc.exported.items():

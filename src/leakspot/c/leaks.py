@@ -15,16 +15,20 @@ not known to only borrow it. An object still live at a ``return`` or at the end 
 function, or whose last holder is overwritten, is a leak. The BFS predecessor map gives the
 path shown to the user (allocation -> branch decisions -> leaking exit).
 
-Scope: one function at a time, with two kinds of callee summaries: functions of the same file
-that only borrow a parameter (:class:`Module`), and allocation/deallocation wrappers of the
-whole run, which join their family's allocators and deallocators (:mod:`leakspot.c.summaries`).
-Other callees are assumed to take ownership (no false positives from unknown code, at the cost
-of missed leaks).
+Scope: one function at a time, with callee summaries: functions of the same file that only
+borrow a parameter (:class:`Module`, by this same path analysis), borrowing functions and
+``const``-pointer prototypes of the whole run (:mod:`leakspot.c.borrows`), and
+allocation/deallocation wrappers of the whole run, which join their family's allocators and
+deallocators (:mod:`leakspot.c.summaries`). Other callees are assumed to take ownership (no
+false positives from unknown code, at the cost of missed leaks). Conditions with a value known
+before the program runs are folded into the CFG (:mod:`leakspot.c.constants`). Copies between
+locals (``fd = sfd``) are remembered per path, so a test of one tells about the other.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from leakspot.c.cfg import CFG, HINTS
@@ -982,7 +986,7 @@ class Module:
 
     def __init__(self, functions: dict[str, Node], families: list[Family],
                  noreturn: frozenset[str] = frozenset(), env: Env = EMPTY,
-                 lends: dict[str, frozenset[tuple[int, int]]] | None = None) -> None:
+                 lends: Mapping[str, frozenset[tuple[int, int]]] | None = None, lends_key=None) -> None:
         self.functions = functions
         self.families = families
         self.noreturn = noreturn  # the project's functions that never return
@@ -990,7 +994,8 @@ class Module:
         #: borrow summaries of the file's and the run's functions (leakspot.c.borrows):
         #: name -> the (parameter index, level) pairs it only borrows
         self.lends = lends or {}
-        self.lends_key = frozenset(self.lends.items())
+        #: what ``lends`` is, for the caches (by content, when the caller has no cheaper name)
+        self.lends_key = lends_key if lends_key is not None else frozenset(self.lends.items())
         self._summaries: dict[str, frozenset[int] | None] = {}
 
     def summary(self, name: str) -> frozenset[int] | None:

@@ -7,8 +7,10 @@ per function for all enabled families and turns leak events into findings with a
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
+from collections import ChainMap
 from dataclasses import dataclass
 
 from leakspot.c.borrows import file_borrows
@@ -94,8 +96,8 @@ def run_c_checks(
     gave_up: list[str] = []
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
     env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
-    lends = file_lends(tree.root_node, display, fams, project)
-    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends)
+    lends, lends_key = file_lends(tree.root_node, display, fams, project)
+    module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends, lends_key)
     for name, fn in defined:
         if fn.has_error:
             if any(site_name in text(fn) for f in fams for site_name in f.allocators):
@@ -147,9 +149,11 @@ class CProject:
 
     wrappers: tuple[tuple[str, str, str], ...] = ()
     env: Env = EMPTY
-    #: borrow summaries (:mod:`leakspot.c.borrows`) of the run's non-``static`` functions and
-    #: prototypes: (name, the (parameter index, level) pairs it only borrows), sorted
+    #: borrow summaries (:mod:`leakspot.c.borrows`) of the run's functions and prototypes:
+    #: (name, the (parameter index, level) pairs it only borrows), sorted; ``static`` functions
+    #: as ``"<display path>:name"``
     borrows: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+    digest: str = ""  # names ``borrows`` in the analysis caches
 
 
 def _releasers(fams: list[Family]) -> frozenset[str]:
@@ -166,24 +170,50 @@ def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
     return (*tree_facts(root, fams), file_constants(root, data), file_borrows(root, display, _releasers(fams)))
 
 
-def project_facts(gathered: list, settings: Settings = DEFAULT) -> CProject:
-    """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it."""
+def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
+    """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it, and the
+    :func:`leakspot.c.constants.candidates` that some file writes (``written``)."""
     found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings))
     wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     lends = solve_borrows([b for _, _, _, b in gathered], BORROWERS)
-    borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k and ":" not in n))
-    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered]), borrows)
+    borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
+    digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
+    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered], written), borrows, digest)
 
 
-def file_lends(root, display: str, fams: list[Family], project: CProject | None) -> dict[str, frozenset]:
-    """The borrow summaries one file's analysis uses: its own functions' and prototypes'
-    (``static`` ones by their plain name), over the run's (``project``) when there is one."""
-    known = {n: frozenset(k) for n, k in project.borrows} if project is not None else {}
-    own = solve_borrows([file_borrows(root, display, _releasers(fams))], BORROWERS, known)
+_TABLES: dict[int, tuple[CProject, dict, dict]] = {}
+
+
+def _lend_tables(project: CProject) -> tuple[dict, dict]:
+    """``project.borrows`` as ``({name: keys}, {display: {static name: keys}})``, built once
+    per process for each project."""
+    got = _TABLES.get(id(project))
+    if got is None or got[0] is not project:
+        public: dict[str, frozenset] = {}
+        statics: dict[str, dict[str, frozenset]] = {}
+        for name, keys in project.borrows:
+            where, sep, plain = name.rpartition(":")
+            if sep:
+                statics.setdefault(where, {})[plain] = frozenset(keys)
+            else:
+                public[name] = frozenset(keys)
+        _TABLES.clear()
+        got = _TABLES[id(project)] = (project, public, statics)
+    return got[1], got[2]
+
+
+def file_lends(root, display: str, fams: list[Family], project: CProject | None):
+    """The borrow summaries one file's analysis uses, and a key naming them for the caches:
+    the run's (``project``, this file's ``static`` functions by their plain name) when a
+    whole-project pass ran, else the file's own functions' and prototypes'."""
+    if project is not None:
+        public, statics = _lend_tables(project)
+        own = statics.get(display, {})
+        return ChainMap(own, public), (project.digest, frozenset(own.items()))
+    found = solve_borrows([file_borrows(root, display, _releasers(fams))], BORROWERS)
     prefix = f"{display}:"
-    out = dict(known)
-    out.update({(n[len(prefix):] if n.startswith(prefix) else n): k for n, k in own.items()})
-    return {n: k for n, k in out.items() if k}
+    lends = {(n[len(prefix):] if n.startswith(prefix) else n): k for n, k in found.items() if k}
+    return lends, frozenset(lends.items())
 
 
 def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -> Finding:
