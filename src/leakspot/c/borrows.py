@@ -241,6 +241,10 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
                 return
             yield ("read", None, 0)
             return
+        if t == "field_expression" and text(p.child_by_field_name("operator")) == "." and (
+                p.child_by_field_name("argument") is not None and p.child_by_field_name("argument").id == n.id):
+            n = p  # a member of a struct passed by value is part of the value
+            continue
         if t in ("field_expression", "unary_expression", "update_expression", "sizeof_expression",
                  "if_statement", "while_statement", "do_statement", "for_statement",
                  "switch_statement", "condition_clause", "expression_statement", "case_statement"):

@@ -136,6 +136,10 @@ class _Eval:
         n = unwrap(n)
         if n is not None and n.type == "identifier":
             self.drop_facts(text(n))
+        elif n is not None and self.an.aggregates and n.type in ("field_expression", "subscript_expression"):
+            path = self.an.member_path(n)
+            if path is not None:
+                self.drop_facts(path)
         root = _root(n)
         if root and any(k[0] == "?" for k in self.facts):
             for key in [k for k in self.facts if k[0] == "?" and root in self.an.repeated.get(k, ())]:
@@ -179,6 +183,11 @@ class _Eval:
         t = n.type
         if t == "identifier":
             name = text(n)
+            if name in self.an.aggregates and not self.an.params_mode:
+                # a local struct or array: its value carries what its members hold
+                dot, bracket = name + ".", name + "["
+                return (("var", name),) + tuple(sorted({("var", h) for o in self.objs for h in o.holders
+                                                        if h.startswith(dot) or h.startswith(bracket)}))
             return (("var", name),) if name in self.an.locals else ()
         if t in ("parenthesized_expression", "cast_expression"):
             return self.eval(unwrap(n))
@@ -197,6 +206,9 @@ class _Eval:
                 return ()
             return self.assign(left, right)
         if t in ("field_expression", "subscript_expression"):
+            path = self.an.member_path(n)
+            if path is not None:
+                return (("var", path),)
             self.read(n.child_by_field_name("argument"))
             self.read(n.child_by_field_name("index"))
             return ()
@@ -313,7 +325,8 @@ class _Eval:
             for i, v in enumerate(vals):
                 if v and module is not None and name in module.functions:
                     an.consulted.add(name)
-                if v and module is not None and module.borrows(name, i):
+                if v and module is not None and module.borrows(name, i) and not (
+                        self.an.arrays and _is_name(args[i], self.an.arrays)):
                     self.discard(v)  # a function of this file that only reads that parameter
                 else:
                     self.escape(v)
@@ -326,6 +339,8 @@ class _Eval:
     def _lent(self, name: str, index: int, arg: Node) -> bool:
         """``f(&p)`` where ``f`` only reads through its parameter: ``p`` is read, not given away."""
         arg = unwrap(arg)
+        if arg is not None and arg.type == "identifier" and text(arg) in self.an.arrays:
+            return self.an.module.borrows(name, index, 1)  # an array is passed as a pointer to it
         if arg is None or arg.type != "pointer_expression" or text(arg.child_by_field_name("operator")) != "&":
             return False
         inner = unwrap(arg.child_by_field_name("argument"))
@@ -361,6 +376,11 @@ class _Eval:
         if left is not None and left.type == "identifier" and text(left) in self.an.locals:
             self.bind(text(left), vals)
             return (("var", text(left)),)
+        path = self.an.member_path(left) if left is not None and not self.an.params_mode else None
+        if path is not None:
+            # `s.buf = p`, `arr[2] = p` on a local struct or array: it holds it until it dies
+            self.bind(path, vals)
+            return (("var", path),)
         # a global, a field, an array element or a store through a pointer: it escapes
         if left is not None and left.type in ("field_expression", "subscript_expression", "pointer_expression"):
             for c in left.named_children:
@@ -551,6 +571,9 @@ class _Eval:
         n = unwrap(n)
         if n is not None and n.type == "identifier" and text(n) in self.an.locals:
             return (("var", text(n)),)
+        if n is not None and n.type in ("field_expression", "subscript_expression") and self.an.aggregates:
+            path = self.an.member_path(n)
+            return (("var", path),) if path is not None and not self.an.params_mode else ()
         if n is not None and n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
             # `(B = A) == NULL` tests both
             return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
@@ -710,7 +733,10 @@ class Analysis:
         self.out_allocators = {a: (f, i, k) for f in families for a, i, k in f.out_allocators}
         self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
         self.reallocators = frozenset().union(*(f.reallocators for f in families)) if families else frozenset()
-        self.locals = local_names(fn)
+        self.locals, self.arrays = _locals_and_arrays(fn)
+        self.params_mode = params_as_sites
+        #: local structs (used with `.`) and arrays, whose members can hold resources
+        self.aggregates: frozenset[str] = frozenset()
         self.sites: list[Site] = []
         self.site_of: dict[int, int] = {}
         self.events: list[LeakEvent] = []
@@ -766,6 +792,8 @@ class Analysis:
                     if test is not None and test.type == "identifier" and text(test) in self.locals:
                         flags.add(text(test))
             self.flags = frozenset(flags)
+        if self.cfg is not None:
+            self.aggregates = self.arrays | _struct_values(fn, self.locals)
         # copies between locals (`fd = sfd`) and comparisons with constants made more than once
         # (`fd == -1`): their facts follow the copies (see _Eval.refine)
         self.copy_at: dict[int, tuple[str, str]] = {}
@@ -815,6 +843,35 @@ class Analysis:
             for node in self.cfg.nodes:
                 if node.kind == "cond" and node.ts is not None and seen.get(text(node.ts), 0) > 1:
                     self.repeated["?" + text(node.ts)] = _identifiers(node.ts)
+
+    def member_path(self, n: Node | None) -> str | None:
+        """``s.buf``, ``arr[2]``, ``s.in.p`` on a local struct or array (:attr:`aggregates`),
+        with constant subscripts: the member's name as a holder; in summary mode the
+        parameter's own name (what a member holds belongs to the argument). Else None."""
+        parts = []
+        while n is not None:
+            t = n.type
+            if t == "field_expression":
+                if text(n.child_by_field_name("operator")) != ".":
+                    return None
+                parts.append("." + text(n.child_by_field_name("field")))
+            elif t == "subscript_expression":
+                index = n.child_by_field_name("index")
+                if index is None or index.type != "number_literal":
+                    return None
+                parts.append(f"[{text(index)}]")
+            elif t == "parenthesized_expression":
+                n = unwrap(n)
+                continue
+            elif t == "identifier":
+                name = text(n)
+                if name not in self.aggregates:
+                    return None
+                return name if self.params_mode else name + "".join(reversed(parts))
+            else:
+                return None
+            n = n.child_by_field_name("argument")
+        return None
 
     def run(self) -> list[LeakEvent]:
         """Explore the paths; return one leak event per leaking site."""
@@ -1156,8 +1213,45 @@ def _calls(root: Node):
         stack.extend(n.children)
 
 
-def local_names(fn: Node) -> frozenset[str]:
-    """Parameters and block-scope variables (not ``static``/``extern`` ones) of a function."""
+def _is_name(n: Node, names: frozenset[str]) -> bool:
+    n = unwrap(n)
+    return n is not None and n.type == "identifier" and text(n) in names
+
+
+def _is_array(decl: Node | None) -> bool:
+    """``a[4]``, ``*a[4]`` (an array of pointers); not ``(*a)[4]`` (a pointer to an array)."""
+    while decl is not None and decl.type == "pointer_declarator":
+        decl = decl.child_by_field_name("declarator")
+    return decl is not None and decl.type == "array_declarator"
+
+
+def _struct_values(fn: Node, locals_: frozenset[str]) -> frozenset[str]:
+    """Locals used as struct or union values (``s.field``): their members can hold resources."""
+    out = set()
+    body = fn.child_by_field_name("body")
+    if body is None or b"." not in (body.text or b""):
+        return frozenset()
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type == "field_expression" and text(n.child_by_field_name("operator")) == ".":
+            arg = n.child_by_field_name("argument")
+            if arg is not None and arg.type == "identifier" and text(arg) in locals_:
+                out.add(text(arg))
+        stack.extend(n.named_children)
+    return frozenset(out)
+
+
+def _locals_and_arrays(fn: Node) -> tuple[frozenset[str], frozenset[str]]:
+    """:func:`local_names`, and which of them are arrays declared in the body."""
+    arrays = set()
+    names = set(local_names(fn, arrays))
+    return frozenset(names), frozenset(arrays)
+
+
+def local_names(fn: Node, arrays: set[str] | None = None) -> frozenset[str]:
+    """Parameters and block-scope variables (not ``static``/``extern`` ones) of a function;
+    the arrays among the block-scope ones are added to ``arrays`` when it is given."""
     names = set()
     decl = fn.child_by_field_name("declarator")
     while decl is not None and decl.type != "function_declarator":
@@ -1181,6 +1275,8 @@ def local_names(fn: Node) -> frozenset[str]:
                 name = declarator_name(target)
                 if name:
                     names.add(name)
+                    if arrays is not None and _is_array(target):
+                        arrays.add(name)
             continue
         stack.extend(n.named_children)
     return frozenset(names)
