@@ -183,6 +183,8 @@ class _Eval:
         t = n.type
         if t == "identifier":
             name = text(n)
+            if name in self.an.global_targets:
+                return (("var", "::" + name),)  # a global this function stores a resource in
             if name in self.an.aggregates and not self.an.params_mode:
                 # a local struct or array: its value carries what its members hold
                 dot, bracket = name + ".", name + "["
@@ -286,6 +288,13 @@ class _Eval:
     def call(self, n: Node) -> tuple:
         fn = n.child_by_field_name("function")
         name = text(fn) if fn is not None and fn.type == "identifier" else ""
+        if self.an.targets:
+            # `void (*fp)(char *) = sink; ... fp(p);` or `(*fp)(p)`: a call to `sink`
+            callee = unwrap(fn)
+            if callee is not None and callee.type == "pointer_expression":
+                callee = unwrap(callee.child_by_field_name("argument"))
+            if callee is not None and text(callee) in self.an.targets:
+                name, fn = self.an.targets[text(callee)], callee
         args_node = n.child_by_field_name("arguments")
         args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
         if name in HINTS and args:
@@ -322,6 +331,9 @@ class _Eval:
             if aliasing and vals:
                 return vals[0]
         else:
+            if an.global_targets and site is None:
+                # the callee may free or replace what a global holds
+                self.escape(tuple(("var", h) for o in self.objs for h in o.holders if h[:2] == "::"))
             for i, v in enumerate(vals):
                 if v and module is not None and name in module.functions:
                     an.consulted.add(name)
@@ -376,6 +388,11 @@ class _Eval:
         if left is not None and left.type == "identifier" and text(left) in self.an.locals:
             self.bind(text(left), vals)
             return (("var", text(left)),)
+        if left is not None and left.type == "identifier" and text(left) in self.an.global_targets:
+            # `g_buf = malloc(n)`: the global holds it; overwriting it while it is the only
+            # reference loses it (it escapes at the function's exits and at unknown calls)
+            self.bind("::" + text(left), vals)
+            return (("var", "::" + text(left)),)
         path = self.an.member_path(left) if left is not None and not self.an.params_mode else None
         if path is not None:
             # `s.buf = p`, `arr[2] = p` on a local struct or array: it holds it until it dies
@@ -733,7 +750,7 @@ class Analysis:
         self.out_allocators = {a: (f, i, k) for f in families for a, i, k in f.out_allocators}
         self.deallocators = frozenset().union(*(f.deallocators for f in families)) if families else frozenset()
         self.reallocators = frozenset().union(*(f.reallocators for f in families)) if families else frozenset()
-        self.locals, self.arrays = _locals_and_arrays(fn)
+        self.locals, self.arrays, self.targets = _locals_and_arrays(fn)
         self.params_mode = params_as_sites
         #: local structs (used with `.`) and arrays, whose members can hold resources
         self.aggregates: frozenset[str] = frozenset()
@@ -792,8 +809,12 @@ class Analysis:
                     if test is not None and test.type == "identifier" and text(test) in self.locals:
                         flags.add(text(test))
             self.flags = frozenset(flags)
+        #: globals this function assigns fresh resources to (their overwrite is a leak)
+        self.global_targets: frozenset[str] = frozenset()
         if self.cfg is not None:
             self.aggregates = self.arrays | _struct_values(fn, self.locals)
+            if not params_as_sites:
+                self.global_targets = _global_targets(self.sites, self.locals)
         # copies between locals (`fd = sfd`) and comparisons with constants made more than once
         # (`fd == -1`): their facts follow the copies (see _Eval.refine)
         self.copy_at: dict[int, tuple[str, str]] = {}
@@ -905,7 +926,8 @@ class Analysis:
         kind = node.kind
         if kind == "exit":
             events = [] if self.ends_process else [
-                LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]]
+                LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]
+                if not _in_global(o)]
             yield None, "", state, events
             return
         if kind == "dead":
@@ -950,6 +972,7 @@ class Analysis:
             ev.escape(ev.eval(value))
             events = ev.events + ([] if self.ends_process else [
                 LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in ev.objs
+                if not _in_global(o)
             ])
             yield None, "", ev.state(), events
             return
@@ -1213,6 +1236,25 @@ def _calls(root: Node):
         stack.extend(n.children)
 
 
+def _in_global(o: Obj) -> bool:
+    """Is the object held by a global (``::name``): still reachable when the function ends?"""
+    return any(h[:2] == "::" for h in o.holders)
+
+
+def _global_targets(sites: list, locals_: frozenset[str]) -> frozenset[str]:
+    """Globals (non-local identifiers) that an allocation call's result is assigned to."""
+    out = set()
+    for site in sites:
+        p = site.node.parent
+        while p is not None and p.type in ("parenthesized_expression", "cast_expression"):
+            p = p.parent
+        if p is not None and p.type == "assignment_expression" and text(p.child_by_field_name("operator")) == "=":
+            left = p.child_by_field_name("left")
+            if left is not None and left.type == "identifier" and text(left) not in locals_:
+                out.add(text(left))
+    return frozenset(out)
+
+
 def _is_name(n: Node, names: frozenset[str]) -> bool:
     n = unwrap(n)
     return n is not None and n.type == "identifier" and text(n) in names
@@ -1242,16 +1284,20 @@ def _struct_values(fn: Node, locals_: frozenset[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _locals_and_arrays(fn: Node) -> tuple[frozenset[str], frozenset[str]]:
-    """:func:`local_names`, and which of them are arrays declared in the body."""
-    arrays = set()
-    names = set(local_names(fn, arrays))
-    return frozenset(names), frozenset(arrays)
+def _locals_and_arrays(fn: Node) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
+    """:func:`local_names`, which of them are arrays declared in the body, and the function
+    each local function pointer always calls."""
+    arrays: set[str] = set()
+    targets: dict[str, str] = {}
+    names = set(local_names(fn, arrays, targets))
+    return frozenset(names), frozenset(arrays), targets
 
 
-def local_names(fn: Node, arrays: set[str] | None = None) -> frozenset[str]:
+def local_names(fn: Node, arrays: set[str] | None = None, targets: dict | None = None) -> frozenset[str]:
     """Parameters and block-scope variables (not ``static``/``extern`` ones) of a function;
-    the arrays among the block-scope ones are added to ``arrays`` when it is given."""
+    the arrays among the block-scope ones are added to ``arrays`` when it is given, and the
+    function pointers initialised with a function's name to ``targets`` (pointer -> function;
+    those assigned again later are left out)."""
     names = set()
     decl = fn.child_by_field_name("declarator")
     while decl is not None and decl.type != "function_declarator":
@@ -1277,6 +1323,23 @@ def local_names(fn: Node, arrays: set[str] | None = None) -> frozenset[str]:
                     names.add(name)
                     if arrays is not None and _is_array(target):
                         arrays.add(name)
+                    if targets is not None and d.type == "init_declarator" and target is not None and (
+                            target.type == "function_declarator"):
+                        value = unwrap(d.child_by_field_name("value"))
+                        if value is not None and value.type == "pointer_expression":
+                            value = unwrap(value.child_by_field_name("argument"))  # `= &sink`
+                        if value is not None and value.type == "identifier":
+                            targets[name] = (text(value), d.start_byte, d.end_byte)
             continue
         stack.extend(n.named_children)
+    if targets:
+        from leakspot.c.constants import written_among
+
+        spans = [(a - fn.start_byte, b - fn.start_byte) for _, a, b in targets.values()]
+        again = written_among(fn.text or b"", set(targets), spans)
+        for name in list(targets):
+            if name in again or targets[name][0] in names:
+                del targets[name]
+            else:
+                targets[name] = targets[name][0]
     return frozenset(names)

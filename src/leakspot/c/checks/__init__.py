@@ -221,7 +221,7 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
     rule = by_slug[EVENT_RULES.get(event.kind, site.family.rule)]
     cfg_node = an.cfg.nodes[event.node]
     holders = event.holders
-    var = f"`{holders[0]}`" if holders else "the result"
+    var = f"`{holders[0].removeprefix('::')}`" if holders else "the result"
     if event.kind == "mismatch":
         expected = " or ".join(f"`{d}()`" for d in sorted(site.family.deallocators)[:2])
         where_node = cfg_node.ts
