@@ -160,3 +160,27 @@ def test_junit_and_gitlab_formats(tmp_path: Path) -> None:
     assert len(issues) == 1 and issues[0]["check_name"] == "open-without-close"
     assert issues[0]["location"] == {"path": "leaky.py", "lines": {"begin": 2}}
     assert issues[0]["severity"] == "major" and len(issues[0]["fingerprint"]) == 32
+
+
+def test_c_file_checked_alone_reads_the_headers_it_includes(tmp_path: Path) -> None:
+    """A hook on one staged file: the prototypes of `#include "io.h"` beside it say that
+    `print_line` only reads its argument (a `const char *`), so the leak after it is found;
+    the header's `#define` folds the constant branch. Nothing is reported in the header."""
+    (tmp_path / "io.h").write_text(
+        "#define VERBOSE 0\nvoid print_line(const char *line);\n"
+        "static inline char *leaky_in_header(void) { char *p = malloc(4); return 0; }\n")
+    (tmp_path / "main.c").write_text(
+        '#include <stdlib.h>\n#include "io.h"\n'
+        "void shown(void) {\n    char *d = malloc(8);\n    if (d == NULL)\n        return;\n"
+        "    print_line(d);\n}\n"
+        "void folded(void) {\n    char *d = malloc(8);\n    if (d == NULL)\n        return;\n"
+        "    if (VERBOSE)\n        print_line(\"kept\");\n    else\n        free(d);\n}\n")
+    r = run("check", "main.c", cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "main.c:4:15: LK201 [malloc-without-free]" in r.stdout
+    assert "folded" not in r.stdout and "io.h" not in r.stdout
+    assert "Found 1 finding in 1 file" in r.stdout
+    (tmp_path / "io.h").unlink()
+    r = run("check", "main.c", cwd=tmp_path)
+    # without the header: `print_line` may keep `d`, and `VERBOSE` may be true
+    assert r.returncode == 1 and "`folded`" in r.stdout and "`shown`" not in r.stdout, r.stdout

@@ -181,9 +181,23 @@ def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], setti
     size = max(1, min(32, len(paths) // (jobs * 4)))
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     if pool is not None:
-        gathered = [g for out in pool.map(_c_facts, chunks, [settings] * len(chunks)) for g in out]
+        outs = list(pool.map(_c_facts, chunks, [settings] * len(chunks)))
     else:
-        gathered = _c_facts(paths, settings)
+        outs = [_c_facts(paths, settings)]
+    gathered = [g for facts, _ in outs for g in facts]
+    # the run's files' own headers (`#include "io.h"` next to them) that are not in the run
+    # tell their prototypes, constants and inline wrappers too; their findings are not reported
+    seen = {f.path.resolve() for f in c_files}
+    pending = set().union(*(inc for _, inc in outs)) - seen
+    for _ in range(4):
+        if not pending or len(seen) > 20000:
+            break
+        headers = [(h, str(h)) for h in sorted(pending)]
+        facts, inc = _c_facts(headers, settings)
+        gathered.extend(facts)
+        chunks.append(headers)
+        seen |= pending
+        pending = inc - seen
     # globals that are constant unless another file writes them: a second, targeted scan
     names = candidates([g[2] for g in gathered])
     written: frozenset[str] = frozenset()
@@ -207,17 +221,32 @@ def _c_writes(paths: list[tuple[Path, str]], names: frozenset[str]) -> frozenset
     return frozenset(out)
 
 
-def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> list:
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.MULTILINE)
+
+
+def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, set[Path]]:
+    """The project facts of each readable file (:func:`leakspot.c.checks.file_facts`), and the
+    headers they include with quotes that exist beside them (resolved paths)."""
     from leakspot.c.checks import file_facts
 
     out = []
+    includes: set[Path] = set()
     for path, display in paths:
         try:
-            if path.stat().st_size <= MAX_FILE_BYTES:
-                out.append(file_facts(path.read_bytes(), settings, display))
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            data = path.read_bytes()
         except OSError:
             continue
-    return out
+        out.append(file_facts(data, settings, display))
+        for m in _INCLUDE.finditer(data):
+            header = path.parent / m.group(1).decode("utf-8", "replace")
+            try:
+                if header.suffix in (".h", ".c", ".inc") and header.is_file():
+                    includes.add(header.resolve())
+            except OSError:
+                continue
+    return out, includes
 
 
 def run(
