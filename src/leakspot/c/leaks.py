@@ -164,6 +164,21 @@ class _Eval:
                 self.facts[target + key[len(source):]] = value
         self.facts[f"={SEP}{target}{SEP}{source}"] = True
 
+    def counter_step(self, arg: Node | None, up: bool) -> dict[str, bool] | None:
+        """``i++`` after ``i == slot`` held (or ``i > slot``): now ``i > slot``, so the loop
+        cannot meet ``i == slot`` again (``--``: ``<``). The facts to keep after the step."""
+        arg = unwrap(arg)
+        if arg is None or arg.type != "identifier" or text(arg) not in self.an.counters:
+            return None
+        name, op = text(arg), ">" if up else "<"
+        out = {}
+        for key, value in self.facts.items():
+            if value and SEP in key and key[0] != "=":
+                parts = key.split(SEP)
+                if len(parts) == 3 and parts[0] == name and parts[1] in ("==", op):
+                    out[f"{name}{SEP}{op}{SEP}{parts[2]}"] = True
+        return out
+
     def peers(self, name: str) -> set[str]:
         """The locals known to equal ``name`` on this path (copies, either way)."""
         out = set()
@@ -248,7 +263,11 @@ class _Eval:
             return self.eval(n.child_by_field_name("right"))
         if t in ("unary_expression", "update_expression"):
             if t == "update_expression":
-                self.forget(n.child_by_field_name("argument"))
+                arg = n.child_by_field_name("argument")
+                carried = self.counter_step(arg, "++" in text(n)) if self.an.counter_at else None
+                self.forget(arg)
+                if carried:
+                    self.facts.update(carried)
             self.read(n.child_by_field_name("argument"))
             return ()
         if t in ("sizeof_expression", "alignof_expression", "string_literal", "number_literal",
@@ -459,6 +478,12 @@ class _Eval:
             var, key, positive = cmp
             for v in (var, *self.peers(var)):
                 extra[v + key] = (branch == "true") == positive
+        counter = self.an.counter_at.get(expr.id)
+        if counter is not None and (branch == "true") == counter[2]:
+            x, y, _ = counter
+            if self.facts.get(f"{x}{SEP}>{SEP}{y}") or self.facts.get(f"{x}{SEP}<{SEP}{y}"):
+                return None  # the counter has moved past `y` on this path
+            extra[f"{x}{SEP}=={SEP}{y}"] = True
         if not extra:
             return result
         facts = dict(result[1])
@@ -853,7 +878,24 @@ class Analysis:
             self.cmp_at = {k: v for k, v in self.cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
             tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
             self.copy_at = {k: v for k, v in self.copy_at.items() if tested & set(v)}
-        self.related = bool(self.copy_at or self.cmp_at)
+        # `i == slot` with `i` a loop counter (incremented) and `slot` not: true once per loop
+        self.counters: frozenset[str] = frozenset()
+        self.counter_at: dict[int, tuple[str, str, bool]] = {}
+        if self.cfg is not None:
+            counters = set()
+            for node in self.cfg.nodes:
+                if node.kind == "stmt" and node.ts is not None and node.ts.type == "update_expression":
+                    arg = unwrap(node.ts.child_by_field_name("argument"))
+                    if arg is not None and arg.type == "identifier":
+                        counters.add(text(arg))
+            if counters:
+                for node in self.cfg.nodes:
+                    if node.kind == "cond" and node.ts is not None:
+                        test = _counter_test(node.ts, self.locals, counters)
+                        if test is not None:
+                            self.counter_at[node.ts.id] = test
+            self.counters = frozenset(counters) if self.counter_at else frozenset()
+        self.related = bool(self.copy_at or self.cmp_at or self.counter_at)
         # side-effect-free conditions that appear more than once: {"?" + text: identifiers in it}
         self.repeated: dict[str, frozenset[str]] = {}
         if self.cfg is not None:
@@ -1166,7 +1208,9 @@ def _fact_names(key: str) -> tuple[str, ...]:
     if SEP not in key:
         return (key,)
     parts = key.split(SEP)
-    return tuple(parts[1:]) if parts[0] == "=" else (parts[0],)
+    if parts[0] == "=":
+        return tuple(parts[1:])
+    return (parts[0], parts[2]) if len(parts) == 3 else (parts[0],)
 
 
 def _comparison(expr: Node, locals_: frozenset[str], env) -> tuple[str, str, bool] | None:
@@ -1187,6 +1231,25 @@ def _comparison(expr: Node, locals_: frozenset[str], env) -> tuple[str, str, boo
         return None
     positive = op not in _NEGATED
     return text(left), f"{SEP}{_NEGATED.get(op, op)}{value}", positive
+
+
+def _counter_test(expr: Node, locals_: frozenset[str], counters: set[str]) -> tuple[str, str, bool] | None:
+    """``i == slot`` or ``i != slot`` (either order) with ``i`` a loop counter and ``slot`` a
+    local that is not: ``(i, slot, positive)``."""
+    if expr.type != "binary_expression":
+        return None
+    op = text(expr.child_by_field_name("operator"))
+    if op not in ("==", "!="):
+        return None
+    left, right = unwrap(expr.child_by_field_name("left")), unwrap(expr.child_by_field_name("right"))
+    if left is None or right is None or left.type != "identifier" or right.type != "identifier":
+        return None
+    a, b = text(left), text(right)
+    if b in counters and a not in counters:
+        a, b = b, a
+    if a not in counters or b in counters or b not in locals_:
+        return None
+    return a, b, op == "=="
 
 
 def _copy(ts: Node, locals_: frozenset[str]) -> tuple[str, str] | None:
