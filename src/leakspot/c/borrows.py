@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from leakspot.c.constants import top_level
 from leakspot.c.leaks import RETURNS_ARG0, RETURNS_INTO_ARG0, is_lock_call
 from leakspot.c.parse import Node, declarator_name, function_name, functions, text
 
@@ -258,7 +259,7 @@ def file_borrows(root: Node, display: str, deallocators: frozenset[str]) -> File
     """The :class:`FileBorrows` of a parsed file; ``display`` names its ``static`` functions."""
     out = FileBorrows()
     defs = [fn for fn in functions(root) if not fn.has_error]
-    statics = {function_name(fn) for fn in defs if _is_static(fn)}
+    statics = {function_name(fn) for fn in defs if is_static(fn)}
     for fn in defs:
         name = function_name(fn)
         if not name:
@@ -268,7 +269,7 @@ def file_borrows(root: Node, display: str, deallocators: frozenset[str]) -> File
             uses.uses = {k: (frozenset((f"{display}:{c}" if c in statics else c, i, lv) for c, i, lv in v)
                              if v is not None else None) for k, v in uses.uses.items()}
         out.functions[f"{display}:{name}" if name in statics else name] = uses
-    for n in root.children:
+    for n in top_level(root):
         if n.type == "declaration":
             for d in n.children_by_field_name("declarator"):
                 inner = d
@@ -282,7 +283,8 @@ def file_borrows(root: Node, display: str, deallocators: frozenset[str]) -> File
     return out
 
 
-def _is_static(fn: Node) -> bool:
+def is_static(fn: Node) -> bool:
+    """Is this function definition ``static``?"""
     return any(c.type == "storage_class_specifier" and text(c) == "static" for c in fn.children)
 
 

@@ -218,7 +218,8 @@ def written_among(data: bytes, names, skip: list[tuple[int, int]] = (),
     return frozenset(out)
 
 
-def _top_level(root: Node):
+def top_level(root: Node):
+    """The file-scope nodes of a tree, also those inside ``#if``/``#ifdef`` blocks and ``extern \"C\"``."""
     stack = [root]
     while stack:
         n = stack.pop()
@@ -246,7 +247,7 @@ def file_constants(root: Node, data: bytes) -> FileConstants:
     public_calls: set[str] = set()
     skip: list[tuple[int, int]] = []
     pending = []
-    for n in _top_level(root):
+    for n in top_level(root):
         if n.type == "preproc_def":
             name = text(n.child_by_field_name("name"))
             value = n.child_by_field_name("value")

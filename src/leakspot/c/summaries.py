@@ -45,11 +45,14 @@ class Facts:
             that call, directly or through an unshared local) or ``("other", "")``.
         frees_first: callees that the first parameter is passed to as their first argument.
         calls: every callee name (the call graph's edges).
+        lent: (callee, argument index) pairs a returned local is passed to before the return
+            (a wrapper only if each of them only borrows it).
     """
 
     returns: list[tuple[str, str]] = field(default_factory=list)
     frees_first: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)
+    lent: set[tuple[str, int]] = field(default_factory=set)
     ends_with: str = ""  # without any `return`: the function its body's last statement calls
 
 
@@ -93,20 +96,22 @@ def tree_facts(root: Node, families: list[Family]) -> tuple[dict[str, Facts], li
     return function_facts(root, names_pattern(summary_names(families)), later), later
 
 
-def project_summaries(trees, families: list[Family]) -> dict[str, tuple[str, str]]:
-    """Wrapper summaries over the parsed files ``trees`` (tree-sitter trees)."""
-    return solve_rounds([tree_facts(t.root_node, families) for t in trees], families)
+def project_summaries(trees, families: list[Family], lends=None) -> dict[str, tuple[str, str]]:
+    """Wrapper summaries over the parsed files ``trees`` (tree-sitter trees), with the borrow
+    summaries ``lends`` (see :func:`solve`)."""
+    return solve_rounds([tree_facts(t.root_node, families) for t in trees], families, lends)
 
 
-def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families: list[Family]) -> dict[str, tuple[str, str]]:
+def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families: list[Family],
+                 lends=None, dropped: set[str] | None = None) -> dict[str, tuple[str, str]]:
     """Wrapper summaries from each file's ``(facts, later)`` (:func:`function_facts` with the
     families' own names): :func:`solve`, then rounds that look again at the functions that
     mention a wrapper found in the previous round, until no new wrapper appears."""
     from leakspot.c.parse import parse_c
 
-    facts = merge([f for f, _ in gathered])
+    facts = merge([f for f, _ in gathered], dropped)
     later = [b for _, rest in gathered for b in rest]
-    wrappers = solve(facts, families)
+    wrappers = solve(facts, families, lends)
     new = set(wrappers)
     while new and later:
         pattern = names_pattern(new)
@@ -114,9 +119,9 @@ def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families:
         if not pending:
             break
         later = [b for b in later if not pattern.search(b)]
-        facts = merge([facts, *(function_facts(parse_c(b).root_node, pattern) for b in pending)])
+        facts = merge([facts, *(function_facts(parse_c(b).root_node, pattern) for b in pending)], dropped)
         before = set(wrappers)
-        wrappers = solve(facts, families)
+        wrappers = solve(facts, families, lends)
         new = set(wrappers) - before
     return wrappers
 
@@ -145,7 +150,7 @@ def _facts(fn: Node) -> Facts:
             facts.frees_first.add(callee)
     for ret in returns:
         value = unwrap(ret.named_children[0]) if ret.named_children else None
-        facts.returns.append(_returned(value, body, calls))
+        facts.returns.append(_returned(value, body, calls, facts.lent))
     stmts = [c for c in body.named_children if c.type != "comment"] if body is not None else []
     if not returns and stmts and stmts[-1].type == "expression_statement" and stmts[-1].named_children:
         last = unwrap(stmts[-1].named_children[0])
@@ -154,7 +159,15 @@ def _facts(fn: Node) -> Facts:
     return facts
 
 
-def _returned(value: Node | None, body: Node, calls: list[Node]) -> tuple[str, str]:
+def _failure_value(n: Node | None) -> bool:
+    """``NULL``, ``0`` or ``-1``: what an allocation wrapper returns, or starts with, on failure."""
+    if n is None:
+        return False
+    t = "".join(text(n).split())
+    return t in NULLS or t in ("-1", "(-1)")
+
+
+def _returned(value: Node | None, body: Node, calls: list[Node], lent: set[tuple[str, int]]) -> tuple[str, str]:
     if value is None:
         return ("other", "")
     if text(value) in NULLS:
@@ -174,7 +187,7 @@ def _returned(value: Node | None, body: Node, calls: list[Node]) -> tuple[str, s
         if n.type == "assignment_expression" and text(n.child_by_field_name("left")) == var:
             right = unwrap(n.child_by_field_name("right"))
             if right is None or right.type != "call_expression":
-                if text(right) not in NULLS:
+                if not _failure_value(right):
                     return ("other", "")
             else:
                 sources.add(text(right.child_by_field_name("function")))
@@ -182,7 +195,7 @@ def _returned(value: Node | None, body: Node, calls: list[Node]) -> tuple[str, s
             right = unwrap(n.child_by_field_name("value"))
             if right is not None and right.type == "call_expression":
                 sources.add(text(right.child_by_field_name("function")))
-            elif right is not None and text(right) not in NULLS:
+            elif right is not None and not _failure_value(right):
                 return ("other", "")
         elif n.type == "assignment_expression" and unwrap(n.child_by_field_name("right")) is not None \
                 and _names(unwrap(n.child_by_field_name("right")), var):
@@ -196,8 +209,10 @@ def _returned(value: Node | None, body: Node, calls: list[Node]) -> tuple[str, s
         if callee == source or callee in BORROWERS:
             continue
         args = call.child_by_field_name("arguments")
-        if args is not None and any(_names(a, var) for a in args.named_children):
-            return ("other", "")  # handed to something that may keep or free it
+        named = [a for a in args.named_children if a.type != "comment"] if args is not None else []
+        for i, a in enumerate(named):
+            if _names(a, var):
+                lent.add((callee, i))  # handed on: a wrapper only if that callee only borrows it
     return ("call", source)
 
 
@@ -214,8 +229,9 @@ def _names(n: Node, var: str) -> bool:
     return n is not None and n.type == "identifier" and text(n) == var
 
 
-def solve(facts: dict[str, Facts], families: list[Family]) -> dict[str, tuple[str, str]]:
-    """Wrapper summaries for ``facts`` (all functions of the run, by name).
+def solve(facts: dict[str, Facts], families: list[Family], lends=None) -> dict[str, tuple[str, str]]:
+    """Wrapper summaries for ``facts`` (all functions of the run, by name); ``lends``: the borrow
+    summaries (:mod:`leakspot.c.borrows`, name -> borrowed (index, level) pairs).
 
     Returns:
         ``{function name: (family name, "alloc" | "free")}`` for the wrappers found; functions
@@ -240,14 +256,18 @@ def solve(facts: dict[str, Facts], families: list[Family]) -> dict[str, tuple[st
             for name in members:
                 if name in result:
                     continue
-                summary = _summarise(facts[name], families, result)
+                summary = _summarise(facts[name], families, result, lends or {})
                 if summary is not None:
                     result[name] = summary
                     changed = True
     return result
 
 
-def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str]]):
+def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str]], lends):
+    if f.lent and not all(callee in BORROWERS or (i, 0) in lends.get(callee, ()) for callee, i in f.lent):
+        lent_ok = False
+    else:
+        lent_ok = True
     if f.ends_with and (f.ends_with in NORETURN or known.get(f.ends_with) == ("", "noreturn")):
         return ("", "noreturn")  # `void die(...) { ...; exit(1); }`: no path returns
     for fam in families:
@@ -261,24 +281,25 @@ def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str
 
         calls = [c for kind, c in f.returns if kind == "call"]
         failure = "null" if fam.invalid == "null" else "negative"
-        if calls and all(kind == failure or (kind == "call" and allocates(c)) for kind, c in f.returns):
+        if lent_ok and calls and all(kind == failure or (kind == "call" and allocates(c)) for kind, c in f.returns):
             return (fam.name, "alloc")
         if any(frees(c) for c in f.frees_first):
             return (fam.name, "free")
     return None
 
 
-def merge(per_file: list[dict[str, Facts]]) -> dict[str, Facts]:
+def merge(per_file: list[dict[str, Facts]], dropped: set[str] | None = None) -> dict[str, Facts]:
     """Join the facts of several files; a name defined in more than one file keeps only the
-    definitions' common facts when they agree, and is dropped otherwise."""
+    definitions' common facts when they agree, and is dropped otherwise (and added to
+    ``dropped``, when given)."""
     out: dict[str, Facts] = {}
-    dropped: set[str] = set()
+    dropped = set() if dropped is None else dropped
     for facts in per_file:
         for name, f in facts.items():
             if name in dropped:
                 continue
             if name in out and (out[name].returns != f.returns or out[name].frees_first != f.frees_first
-                                or out[name].ends_with != f.ends_with):
+                                or out[name].ends_with != f.ends_with or out[name].lent != f.lent):
                 del out[name]
                 dropped.add(name)
                 continue

@@ -13,7 +13,7 @@ import pkgutil
 from collections import ChainMap
 from dataclasses import dataclass
 
-from leakspot.c.borrows import file_borrows
+from leakspot.c.borrows import file_borrows, is_static
 from leakspot.c.borrows import solve as solve_borrows
 from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
 from leakspot.c.leaks import BORROWERS, Analysis, LeakEvent, Module, analyse_function
@@ -77,13 +77,21 @@ def run_c_checks(
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
     noreturn: frozenset[str] = frozenset()
     project: CProject | None = settings.c_project  # type: ignore[assignment]
+    lends, lends_key = file_lends(tree.root_node, display, fams, project) if fams else ({}, None)
     if fams:
-        # wrappers of the whole run (the engine's pre-pass), then this file's own, which also
-        # work when the file is checked alone (an editor, a hook on one file)
+        # wrappers of the whole run (the engine's pre-pass), and this file's own: all of them
+        # when the file is checked alone (an editor, a hook on one file), else its `static`
+        # ones (a name that is `static` in several files has no project-wide summary)
+        own_statics = {function_name(fn) for fn in functions(tree.root_node) if is_static(fn)
+                       and function_name(fn) in project.ambiguous} if (project is not None and project.ambiguous) else set()
+        if project is None or own_statics:
+            own = project_summaries([tree], fams, lends)
         if project is None:
-            wrappers = project_summaries([tree], fams)
+            wrappers = own
         else:
             wrappers = {name: (fam, role) for name, fam, role in project.wrappers}
+            if own_statics:
+                wrappers.update({n: v for n, v in own.items() if n in own_statics})
         noreturn = frozenset(n for n, (_, role) in wrappers.items() if role == "noreturn")
         if wrappers:
             fams = with_wrappers(fams, wrappers)
@@ -96,7 +104,6 @@ def run_c_checks(
     gave_up: list[str] = []
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
     env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
-    lends, lends_key = file_lends(tree.root_node, display, fams, project)
     module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends, lends_key)
     for name, fn in defined:
         if fn.has_error:
@@ -154,6 +161,9 @@ class CProject:
     #: as ``"<display path>:name"``
     borrows: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
     digest: str = ""  # names ``borrows`` in the analysis caches
+    #: functions defined in several files with different wrapper facts (``static`` helpers
+    #: of one name): each file works out its own
+    ambiguous: frozenset[str] = frozenset()
 
 
 def _releasers(fams: list[Family]) -> frozenset[str]:
@@ -173,12 +183,14 @@ def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
 def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
     """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it, and the
     :func:`leakspot.c.constants.candidates` that some file writes (``written``)."""
-    found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings))
-    wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     lends = solve_borrows([b for _, _, _, b in gathered], BORROWERS)
+    ambiguous: set[str] = set()
+    found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings), lends, ambiguous)
+    wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
     digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
-    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered], written), borrows, digest)
+    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered], written), borrows, digest,
+                    frozenset(ambiguous))
 
 
 _TABLES: dict[int, tuple[CProject, dict, dict]] = {}
