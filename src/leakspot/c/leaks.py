@@ -30,10 +30,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from leakspot.c.cfg import CFG, HINTS
 from leakspot.c.constants import EMPTY, Env
-from leakspot.c.parse import Family, Node, declarator_name, function_name, text, unwrap
+from leakspot.c.parse import Family, Node, declarator_name, families, function_name, text, unwrap
 
 #: Functions that read, write or copy through a pointer without keeping or freeing it.
 BORROWERS = frozenset(
@@ -53,7 +54,13 @@ BORROWERS = frozenset(
     lseek lseek64 fchmod fchown fsync fdatasync ftruncate flock fcntl ioctl connect bind listen
     getsockopt setsockopt shutdown sendmsg recvmsg getsockname getpeername posix_fadvise
     epoll_ctl epoll_wait readv writev isatty ttyname tcgetattr tcsetattr fstatat fstatfs
-    readdir readdir_r rewinddir telldir seekdir dirfd dup dup2 dup3""".split()
+    readdir readdir_r rewinddir telldir seekdir dirfd dup dup2 dup3
+    syslog vsyslog warn warnx vwarn vwarnx fputws fwprintf wprintf swprintf vswprintf vfwprintf
+    getenv setenv unsetenv access faccessat unlink unlinkat remove rename renameat mkdir mkdirat
+    rmdir chdir chmod chown lchown truncate utime utimes utimensat execv execve execvp execl
+    execlp execle getaddrinfo inet_addr inet_aton gethostbyname dlopen dlsym regcomp regexec
+    fnmatch strftime strptime mktemp basename dirname sendfile mmap munmap poll select
+    strtoimax strtoumax wcstol wcstoul mbstowcs wcstombs mbrtowc wcrtomb tmpnam""".split()
 )
 #: Borrowers that return their first argument (``return strcpy(p, s)`` returns ``p``).
 RETURNS_ARG0 = frozenset({"memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat",
@@ -76,7 +83,25 @@ def is_lock_call(call: Node) -> bool:
 #: Borrowers that return a pointer into their first argument, or NULL (``strchr(s, ':')``): the
 #: result keeps the object reachable, but a NULL result says nothing about the argument.
 RETURNS_INTO_ARG0 = frozenset({"strchr", "strrchr", "strstr", "strcasestr", "strpbrk", "strchrnul",
-                               "memchr", "memrchr", "memmem", "strtok", "strtok_r"})
+                               "memchr", "memrchr", "memmem", "strtok", "strtok_r", "basename", "dirname"})
+
+
+@lru_cache(maxsize=1)
+def read_only_allocators() -> frozenset[str]:
+    """The allocators of ``allocators.toml`` that only read their arguments (``fopen(path,
+    ...)``, ``strdup(s)``): not the reallocators, nor those that adopt their first argument
+    (``fdopen(fd, ...)``). User and wrapper allocators are not among them: they may keep what
+    they are given."""
+    out: set[str] = set()
+    for f in families():
+        out |= f.allocators - f.reallocators - f.adopters
+    return frozenset(out)
+
+
+def reading_functions() -> frozenset[str]:
+    """Library functions that only read their pointer arguments: :data:`BORROWERS` and
+    :func:`read_only_allocators`."""
+    return BORROWERS | read_only_allocators()
 NULLS = frozenset({"NULL", "0", "nullptr", "((void*)0)", "((void *)0)", "(void*)0", "(void *)0"})
 #: Give up on a function after this many (node, state) pairs: no findings rather than noise.
 MAX_VISITS = 20000
@@ -341,7 +366,7 @@ class _Eval:
                 self.discard(v)
         elif name in an.reallocators and vals:
             self.release(vals[0])
-        elif name in BORROWERS:
+        elif name in BORROWERS or (site is not None and name in read_only_allocators()):
             aliasing = name in RETURNS_ARG0 or name in RETURNS_INTO_ARG0
             for v in vals:
                 if aliasing and v is vals[0]:

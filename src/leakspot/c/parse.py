@@ -112,6 +112,9 @@ class Family:
     #: how the call reports failure: "negative" (< 0), "nonzero" (!= 0) or "never" (the buffer
     #: may be allocated even when the call fails, as with getline))
     out_allocators: tuple[tuple[str, int, str], ...] = ()
+    #: allocators that take ownership of their first argument (``fdopen(fd, "r")``: the stream
+    #: owns the descriptor now)
+    adopters: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -121,6 +124,7 @@ def families() -> tuple[Family, ...]:
     return tuple(
         Family(name, f["rule"], f["what"], frozenset(f["allocators"]), frozenset(f["deallocators"]),
                frozenset(f["reallocators"]), f.get("invalid", "null"),
-               tuple((k, v["arg"], v["fails"]) for k, v in sorted(f.get("out_allocators", {}).items())))
+               tuple((k, v["arg"], v["fails"]) for k, v in sorted(f.get("out_allocators", {}).items())),
+               frozenset(f.get("adopters", ())))
         for name, f in raw["families"].items()
     )

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from leakspot.c.cfg import NORETURN
-from leakspot.c.leaks import BORROWERS, parameters
+from leakspot.c.leaks import parameters, reading_functions
 from leakspot.c.parse import Family, Node, function_name, functions, text, unwrap
 
 NULLS = frozenset({"NULL", "0", "nullptr"})
@@ -206,7 +206,7 @@ def _returned(value: Node | None, body: Node, calls: list[Node], lent: set[tuple
     source = next(iter(sources))
     for call in calls:
         callee = text(call.child_by_field_name("function"))
-        if callee == source or callee in BORROWERS:
+        if callee == source or callee in reading_functions():
             continue
         args = call.child_by_field_name("arguments")
         named = [a for a in args.named_children if a.type != "comment"] if args is not None else []
@@ -264,7 +264,8 @@ def solve(facts: dict[str, Facts], families: list[Family], lends=None) -> dict[s
 
 
 def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str]], lends):
-    if f.lent and not all(callee in BORROWERS or (i, 0) in lends.get(callee, ()) for callee, i in f.lent):
+    readers = reading_functions()
+    if f.lent and not all(callee in readers or (i, 0) in lends.get(callee, ()) for callee, i in f.lent):
         lent_ok = False
     else:
         lent_ok = True

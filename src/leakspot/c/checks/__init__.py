@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from leakspot.c.borrows import file_borrows, is_static
 from leakspot.c.borrows import solve as solve_borrows
 from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
-from leakspot.c.leaks import BORROWERS, Analysis, LeakEvent, Module, analyse_function
+from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function, reading_functions
 from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
 from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
 from leakspot.config import DEFAULT, Settings
@@ -183,7 +183,7 @@ def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
 def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
     """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it, and the
     :func:`leakspot.c.constants.candidates` that some file writes (``written``)."""
-    lends = solve_borrows([b for _, _, _, b in gathered], BORROWERS)
+    lends = solve_borrows([b for _, _, _, b in gathered], reading_functions())
     ambiguous: set[str] = set()
     found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings), lends, ambiguous)
     wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
@@ -222,7 +222,7 @@ def file_lends(root, display: str, fams: list[Family], project: CProject | None)
         public, statics = _lend_tables(project)
         own = statics.get(display, {})
         return ChainMap(own, public), (project.digest, frozenset(own.items()))
-    found = solve_borrows([file_borrows(root, display, _releasers(fams))], BORROWERS)
+    found = solve_borrows([file_borrows(root, display, _releasers(fams))], reading_functions())
     prefix = f"{display}:"
     lends = {(n[len(prefix):] if n.startswith(prefix) else n): k for n, k in found.items() if k}
     return lends, frozenset(lends.items())
