@@ -1163,17 +1163,18 @@ class Module:
             fn = self.functions[name]
             key = (fn.text, _families_key(self.families), self.noreturn, self.env, self.lends_key)
             cached = _SUMMARY_CACHE.get(key)
-            if cached is not None:
-                self._summaries[name] = cached
+            self._summaries[name] = None  # in progress: recursion is conservative
+            if cached is not None and all(self.summary(dep) == value for dep, value in cached[1]):
+                # the same text, and the same-file callees it consulted say the same as then
+                self._summaries[name] = cached[0]
             else:
-                self._summaries[name] = None  # in progress: recursion is conservative
                 an = Analysis(fn, self.families, self, params_as_sites=True)
                 an.run()
                 kept = an.dropped if not an.gave_up else set(range(len(an.sites)))
                 summary = frozenset(i for i in range(len(an.sites)) if i not in kept)
                 self._summaries[name] = summary
-                if not an.consulted:
-                    _remember(_SUMMARY_CACHE, key, summary)  # depends on its own text only
+                deps = tuple(sorted((dep, self.summary(dep)) for dep in an.consulted if dep != name))
+                _remember(_SUMMARY_CACHE, key, (summary, deps))
         summary = self._summaries[name]
         return summary is not None and index in summary
 
