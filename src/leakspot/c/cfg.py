@@ -55,6 +55,10 @@ class CFG:
         self.env = env
         self.shadowed = shadowed
         self.nodes: list[CNode] = []
+        #: the first condition node of each counting ``for`` loop -> the loop's body
+        self.loop_body: dict[int, Node] = {}
+        #: the initialisation node of each of those loops -> its condition node
+        self.loop_start: dict[int, int] = {}
         self.exit = self._new("exit", fn.child_by_field_name("body")).id
         self._labels: dict[str, int] = {}
         self._gotos: list[tuple[int, str]] = []
@@ -169,13 +173,20 @@ class CFG:
         head = self._new("nop", None)
         step = self._new("stmt", update, [(head.id, "")]).id if update is not None else head.id
         body = self._loop_body(node.child_by_field_name("body"), nxt, step)
-        head.succ = [(self._cond(cond, body, nxt) if cond is not None else body, "")]
+        test = self._cond(cond, body, nxt) if cond is not None else body
+        head.succ = [(test, "")]
+        if cond is not None and init is not None and update is not None and self.nodes[test].kind == "cond" \
+                and node.child_by_field_name("body") is not None:
+            self.loop_body[test] = node.child_by_field_name("body")
         if init is None:
             return head.id
         # `for (i = 0; i < 3; i++)`: the first test is true, so the body runs at least once
         first = body if _first_test_true(init, cond) else head.id
         kind = "decl" if init.type == "declaration" else "stmt"
-        return self._new(kind, init, [(first, "")]).id
+        start = self._new(kind, init, [(first, "")]).id
+        if test in self.loop_body:
+            self.loop_start[start] = test
+        return start
 
     def _trips(self, init: Node | None, cond: Node | None, update: Node | None, body: Node | None) -> int | None:
         """How many times a counting loop's body runs, when that is known: ``init`` sets one

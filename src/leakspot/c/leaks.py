@@ -27,6 +27,7 @@ locals (``fd = sfd``) are remembered per path, so a test of one tells about the 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -408,6 +409,8 @@ class _Eval:
         """``asprintf(&p, ...)``, ``getline(&line, &n, f)``: the call consumes what ``p`` held
         (getline reallocates it) and stores a fresh resource in it. Other arguments only read."""
         index = self.an.sites[site].out[0]
+        if self.an.sites[site].callee in self.an.sites[site].family.pair_allocators:
+            return self.pair_call(site, index, args)
         target = None
         for i, a in enumerate(args):
             if i == index and a.type == "pointer_expression" and text(a.child_by_field_name("operator")) == "&":
@@ -424,6 +427,23 @@ class _Eval:
         self.drop_facts(target)
         self.objs = {Obj(o.site, o.holders - {target}, o.nonnull) if target in o.holders else o for o in self.objs}
         self.objs.add(Obj(site, frozenset({target})))
+        return (("call", site),)
+
+    def pair_call(self, site: int, index: int, args: list[Node]) -> tuple:
+        """``pipe(fds)``, ``socketpair(..., sv)``: two descriptors, in ``fds[0]`` and ``fds[1]``
+        of a local array (anything else: stored where we do not follow)."""
+        target = unwrap(args[index]) if index < len(args) else None
+        for i, a in enumerate(args):
+            if i != index:
+                self.read(a)
+        if target is None or target.type != "identifier" or text(target) not in self.an.arrays:
+            if target is not None:
+                self.escape(self.eval(target))
+            return ()
+        for slot in (f"{text(target)}[0]", f"{text(target)}[1]"):
+            self.bind(slot, ())
+            self.drop_facts(slot)
+            self.objs.add(Obj(site, frozenset({slot})))
         return (("call", site),)
 
     def assign(self, left: Node | None, vals: tuple) -> tuple:
@@ -622,12 +642,12 @@ class _Eval:
         if site is None or self.an.sites[site].out is None:
             return None
         fails = self.an.sites[site].out[1]
-        if fails == "negative" and op is not None:
+        if fails in ("negative", "status") and op is not None:
             if (op, value) in _SIGN_FAIL_ON_TRUE:
                 return "site", (("site", site),), "true"
             if (op, value) in _SIGN_FAIL_ON_FALSE:
                 return "site", (("site", site),), "false"
-        if fails == "nonzero":
+        if fails in ("nonzero", "status"):
             if op is None:
                 return "site", (("site", site),), "true"  # `if (posix_memalign(...))`: nonzero fails
             if op in ("!=", "==") and value == 0:
@@ -768,7 +788,8 @@ def _is_null(n: Node | None) -> bool:
         return True
     if t == "identifier":
         name = text(n)
-        return name == "NULL" or name.endswith("_NULL")  # NULL, _Py_NULL, Z_NULL...
+        # NULL, _Py_NULL, Z_NULL...; MAP_FAILED is what mmap() returns on failure
+        return name == "NULL" or name.endswith("_NULL") or name == "MAP_FAILED"
     if t == "number_literal":
         return text(n) == "0"
     if t in ("cast_expression", "parenthesized_expression") and n.end_byte - n.start_byte < 24:
@@ -970,6 +991,7 @@ class Analysis:
         self.pred = {start: None}
         queue = deque([start])
         found: dict[int, LeakEvent] = {}
+        skipped: dict[int, int] = {}  # site -> leaks passed over as zero-trip (see _zero_trip)
         while queue:
             if len(self.pred) > MAX_VISITS:
                 self.gave_up = True
@@ -978,7 +1000,10 @@ class Analysis:
             node = cfg.nodes[node_id]
             for succ, label, new_state, events in self._transfer(node, state):
                 for e in events:
-                    found.setdefault((e.site, _CATEGORY.get(e.kind, "leak")), e)
+                    key = (e.site, _CATEGORY.get(e.kind, "leak"))
+                    if key not in found and not (self.cfg.loop_body and e.kind in ("return", "end", "overwrite")
+                                                 and self._zero_trip(e, skipped)):
+                        found[key] = e
                 if succ is None:
                     continue
                 key = (succ, new_state)
@@ -991,9 +1016,14 @@ class Analysis:
     def _transfer(self, node, state):
         """Yield (successor id or None, edge label, new state, leak events)."""
         kind = node.kind
+        if node.id in self.cfg.loop_start and state[1]:
+            # a counting loop starts (again): whether it was entered is to be found anew
+            key = f"@{self.cfg.loop_start[node.id]}"
+            if any(f[0] == key for f in state[1]):
+                state = (state[0], frozenset(f for f in state[1] if f[0] != key))
         if kind == "exit":
             events = [] if self.ends_process else [
-                LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in state[0]
+                LeakEvent(o.site, node.id, "end", tuple(sorted(o.holders)), state) for o in _ordered(state[0])
                 if not _in_global(o)]
             yield None, "", state, events
             return
@@ -1038,16 +1068,19 @@ class Analysis:
             value = node.ts.named_children[0] if node.ts.named_children else None
             ev.escape(ev.eval(value))
             events = ev.events + ([] if self.ends_process else [
-                LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in ev.objs
+                LeakEvent(o.site, node.id, "return", tuple(sorted(o.holders)), state) for o in _ordered(ev.objs)
                 if not _in_global(o)
             ])
             yield None, "", ev.state(), events
             return
         elif kind == "cond":
             vals = ev.eval(node.ts)
+            body = self.cfg.loop_body.get(node.id)
             for s, label in node.succ:
                 refined = ev.refine(node.ts, vals, label)
                 if refined is not None:
+                    if body is not None and refined[0]:
+                        refined = _loop_facts(refined, node.id, label, body)
                     yield s, label, refined, ev.events
             return
         else:
@@ -1067,6 +1100,23 @@ class Analysis:
         for s, label in node.succ:
             yield s, label, new_state, ev.events
             ev.events = []
+
+    def _zero_trip(self, event: LeakEvent, skipped: dict[int, int]) -> bool:
+        """Is this leak only there because a counting loop (``for (i = 0; i < n; i++)``) whose
+        body uses the resource ran zero times on this path (a ``@`` fact of its state, see
+        :meth:`_Eval.loop_facts`)? Such a loop is written to hand the resource out element by
+        element (``cores[j].buf = buf + j * size``), and its count is what was allocated for:
+        that path is passed over; the paths that enter the loop are states of their own and
+        still report a leak. After 64 such events for one allocation, the next is reported."""
+        if skipped.get(event.site, 0) >= 64 or not event.holders:
+            return False
+        for key, value in event.state[1]:
+            if key[0] == "@" and value is False:
+                body = self.cfg.loop_body.get(int(key[1:]))
+                if body is not None and _mentions(body, event.holders):
+                    skipped[event.site] = skipped.get(event.site, 0) + 1
+                    return True
+        return False
 
     def path(self, event: LeakEvent) -> list[tuple[int, str]]:
         """CFG node ids and edge labels from the allocation to the leaking node (inclusive)."""
@@ -1323,6 +1373,35 @@ def _calls(root: Node):
         if n.type == "call_expression":
             yield n
         stack.extend(n.children)
+
+
+def _loop_facts(state: tuple, cond_id: int, label: str, body: Node) -> tuple:
+    """A counting loop's test with resources live: ``@<id>`` is True once the loop has been
+    entered on this path, False when it is left without ever being entered while its body
+    names a live resource (the zero-trip path, see :meth:`Analysis._zero_trip`)."""
+    key = f"@{cond_id}"
+    facts = dict(state[1])
+    if label == "true":
+        if facts.get(key) is True:
+            return state
+        facts[key] = True
+    elif key in facts or not _mentions(body, tuple(h for o in state[0] for h in o.holders)):
+        return state
+    else:
+        facts[key] = False
+    return state[0], frozenset(facts.items())
+
+
+def _ordered(objs) -> list[Obj]:
+    """Objects in a deterministic order (sets of strings iterate in a per-process order)."""
+    return sorted(objs, key=lambda o: (o.site, sorted(o.holders), o.nonnull))
+
+
+def _mentions(n: Node, names: tuple[str, ...]) -> bool:
+    """Does the code of ``n`` name one of these variables (or the array or struct of a member)?"""
+    roots = {h.split("[", 1)[0].split(".", 1)[0].removeprefix("::") for h in names}
+    data = n.text or b""
+    return any(re.search(rb"\b" + re.escape(r.encode()) + rb"\b", data) for r in roots if r)
 
 
 def _in_global(o: Obj) -> bool:

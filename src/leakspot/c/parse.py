@@ -115,6 +115,8 @@ class Family:
     #: allocators that take ownership of their first argument (``fdopen(fd, "r")``: the stream
     #: owns the descriptor now)
     adopters: frozenset[str] = frozenset()
+    #: out-parameter allocators that fill a two-element array (``pipe(fds)``)
+    pair_allocators: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -125,6 +127,7 @@ def families() -> tuple[Family, ...]:
         Family(name, f["rule"], f["what"], frozenset(f["allocators"]), frozenset(f["deallocators"]),
                frozenset(f["reallocators"]), f.get("invalid", "null"),
                tuple((k, v["arg"], v["fails"]) for k, v in sorted(f.get("out_allocators", {}).items())),
-               frozenset(f.get("adopters", ())))
+               frozenset(f.get("adopters", ())),
+               frozenset(k for k, v in f.get("out_allocators", {}).items() if v.get("pair")))
         for name, f in raw["families"].items()
     )
