@@ -22,6 +22,8 @@ NORETURN = frozenset(
         "__builtin_trap", "pthread_exit", "thrd_exit", "_PyErr_BadInternalCall", "Py_UNREACHABLE",
     }
 )
+#: Macros that expand to a ``return`` statement.
+RETURN_MACROS = frozenset({"Py_RETURN_NONE", "Py_RETURN_TRUE", "Py_RETURN_FALSE", "Py_RETURN_NOTIMPLEMENTED"})
 #: Wrappers that only hint the branch predictor: ``unlikely(!p)`` tests ``!p``.
 HINTS = frozenset({"likely", "unlikely", "__builtin_expect", "_Py_likely", "_Py_unlikely", "LIKELY", "UNLIKELY"})
 
@@ -95,6 +97,8 @@ class CFG:
                 return nxt
             if expr.type == "call_expression" and text(expr.child_by_field_name("function")) in self.noreturn:
                 return self._new("dead", expr).id
+            if expr.type == "identifier" and text(expr) in RETURN_MACROS:
+                return self._new("return", node, [(self.exit, "")]).id  # `Py_RETURN_NONE;`
             return self._new("stmt", expr, [(nxt, "")]).id
         if t == "declaration":
             return self._new("decl", node, [(nxt, "")]).id

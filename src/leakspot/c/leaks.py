@@ -52,6 +52,23 @@ BORROWERS = frozenset(
     PyBytes_FromStringAndSize PyBytes_FromString PyUnicode_FromString
     PyUnicode_FromStringAndSize PyUnicode_DecodeUTF8 PyByteArray_FromStringAndSize
     PyLong_FromString PyErr_SetString PyErr_Format
+    PyList_Append PyList_Insert PyDict_SetItem PyDict_SetItemString PyDict_DelItem PyDict_Contains
+    PyDict_GetItem PyDict_GetItemString PyDict_GetItemWithError PyDict_Next PyDict_Update
+    PyDict_Merge PySet_Add PySet_Discard PySet_Contains PyObject_SetAttr PyObject_SetAttrString
+    PyObject_HasAttr PyObject_HasAttrString PyObject_DelAttr PyObject_DelAttrString
+    PyObject_SetItem PyObject_DelItem PyObject_IsTrue PyObject_Not PyObject_RichCompareBool
+    PyObject_IsInstance PyObject_IsSubclass PyObject_Hash PyObject_Length PyObject_Size
+    PyObject_Print PyObject_TypeCheck PyObject_GetBuffer PyErr_SetObject PyErr_ExceptionMatches
+    PyErr_GivenExceptionMatches PySequence_Contains PySequence_Size PySequence_Length
+    PySequence_Check PySequence_SetItem PyMapping_Check PyMapping_Size PyNumber_Check
+    PyIter_Check PyCallable_Check PyLong_AsLong PyLong_AsLongLong PyLong_AsSsize_t
+    PyLong_AsSize_t PyLong_AsUnsignedLong PyLong_AsDouble PyLong_AsVoidPtr PyFloat_AsDouble
+    PyUnicode_AsUTF8 PyUnicode_AsUTF8AndSize PyUnicode_GetLength PyUnicode_Compare
+    PyUnicode_CompareWithASCIIString PyBytes_AsString PyBytes_AsStringAndSize PyBytes_Size
+    PyByteArray_AsString PyByteArray_Size PyList_Size PyList_GetItem PyTuple_Size
+    PyTuple_GetItem PyList_Sort PyList_Reverse PyObject_ClearWeakRefs PySys_WriteStdout
+    PySys_WriteStderr PyErr_WarnEx PyErr_WarnFormat PyArg_ParseTuple
+    PyArg_ParseTupleAndKeywords PyArg_UnpackTuple
     lseek lseek64 fchmod fchown fsync fdatasync ftruncate flock fcntl ioctl connect bind listen
     getsockopt setsockopt shutdown sendmsg recvmsg getsockname getpeername posix_fadvise
     epoll_ctl epoll_wait readv writev isatty ttyname tcgetattr tcsetattr fstatat fstatfs
@@ -84,7 +101,9 @@ def is_lock_call(call: Node) -> bool:
 #: Borrowers that return a pointer into their first argument, or NULL (``strchr(s, ':')``): the
 #: result keeps the object reachable, but a NULL result says nothing about the argument.
 RETURNS_INTO_ARG0 = frozenset({"strchr", "strrchr", "strstr", "strcasestr", "strpbrk", "strchrnul",
-                               "memchr", "memrchr", "memmem", "strtok", "strtok_r", "basename", "dirname"})
+                               "memchr", "memrchr", "memmem", "strtok", "strtok_r", "basename", "dirname",
+                               "PyUnicode_AsUTF8", "PyUnicode_AsUTF8AndSize", "PyBytes_AsString",
+                               "PyByteArray_AsString"})
 
 
 @lru_cache(maxsize=1)
