@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from leakspot.c.constants import top_level
 from leakspot.c.leaks import RETURNS_ARG0, RETURNS_INTO_ARG0, is_lock_call
-from leakspot.c.parse import Node, declarator_name, function_name, functions, text
+from leakspot.c.parse import Node, declarator_name, function_name, functions, operator_of, text
 
 #: (parameter index, level): level 0 is the argument, level 1 what it points to.
 Key = tuple[int, int]
@@ -163,27 +163,21 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
         if (t.endswith("_declarator") and t != "init_declarator") or t in ("parameter_declaration", "declaration"):
             yield ("read", None, 0)  # the name being declared, not a use of its value
             return
-        if t == "pointer_expression":
-            if text(p.child_by_field_name("operator")) == "&":
-                yield ("escape", None, depth)
-                return
-            n, depth = p, depth + 1
-            if level + depth > 1:
-                yield ("read", None, 0)
-                return
-            continue
-        if t == "subscript_expression":
-            arg = p.child_by_field_name("argument")
-            if arg is None or arg.id != n.id:
-                yield ("read", None, 0)  # used as an index
-                return
+        if t == "pointer_expression" and operator_of(p) == "&":
+            yield ("escape", None, depth)
+            return
+        if t == "subscript_expression" and (p.child_by_field_name("argument") is None
+                                            or p.child_by_field_name("argument").id != n.id):
+            yield ("read", None, 0)  # used as an index
+            return
+        if t in ("pointer_expression", "subscript_expression"):  # `*p`, `p[i]`: one level down
             n, depth = p, depth + 1
             if level + depth > 1:
                 yield ("read", None, 0)
                 return
             continue
         if t == "binary_expression":
-            if text(p.child_by_field_name("operator")) in ("+", "-"):
+            if operator_of(p) in ("+", "-"):
                 n = p  # pointer arithmetic: still points into the same object
                 continue
             yield ("read", None, 0)
@@ -227,7 +221,7 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
                 else:
                     yield ("read", None, 0)  # the parameter variable itself is reassigned
                 return
-            if text(p.child_by_field_name("operator")) != "=":
+            if operator_of(p) != "=":
                 yield ("read", None, 0)
                 return
             if left is not None and left.type == "identifier":
@@ -242,7 +236,7 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
                 return
             yield ("read", None, 0)
             return
-        if t == "field_expression" and text(p.child_by_field_name("operator")) == "." and (
+        if t == "field_expression" and operator_of(p) == "." and (
                 p.child_by_field_name("argument") is not None and p.child_by_field_name("argument").id == n.id):
             n = p  # a member of a struct passed by value is part of the value
             continue

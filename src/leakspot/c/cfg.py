@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from leakspot.c.constants import EMPTY, Env, written_among
-from leakspot.c.parse import Node, text
+from leakspot.c.parse import Node, descendants, operator_of, text
 
 NORETURN = frozenset(
     {
@@ -275,10 +275,10 @@ class CFG:
         k = expr.type
         if k in ("parenthesized_expression", "condition_clause") and expr.named_child_count == 1:
             return self._cond(expr.named_children[0], t, f)
-        if k == "unary_expression" and text(expr.child_by_field_name("operator")) == "!":
+        if k == "unary_expression" and operator_of(expr) == "!":
             return self._cond(expr.child_by_field_name("argument"), f, t)
         if k == "binary_expression":
-            op = text(expr.child_by_field_name("operator"))
+            op = operator_of(expr)
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
             if op == "&&":
                 return self._cond(left, self._cond(right, t, f), f)
@@ -315,7 +315,7 @@ def _init_value(init: Node, env: Env, shadowed: frozenset[str]) -> tuple[str, in
         if len(decls) != 1 or len(init.children_by_field_name("declarator")) != 1:
             return None
         var, value = decls[0].child_by_field_name("declarator"), decls[0].child_by_field_name("value")
-    elif init.type == "assignment_expression" and text(init.child_by_field_name("operator")) == "=":
+    elif init.type == "assignment_expression" and operator_of(init) == "=":
         var, value = init.child_by_field_name("left"), init.child_by_field_name("right")
     else:
         return None
@@ -326,13 +326,7 @@ def _init_value(init: Node, env: Env, shadowed: frozenset[str]) -> tuple[str, in
 
 
 def _has_label(n: Node) -> bool:
-    stack = [n]
-    while stack:
-        c = stack.pop()
-        if c.type == "labeled_statement":
-            return True
-        stack.extend(c.named_children)
-    return False
+    return next(descendants(n, "labeled_statement"), None) is not None
 
 
 def _first_test_true(init: Node, cond: Node | None) -> bool:
@@ -344,7 +338,7 @@ def _first_test_true(init: Node, cond: Node | None) -> bool:
         if len(decls) != 1:
             return False
         var, value = text(decls[0].child_by_field_name("declarator")), decls[0].child_by_field_name("value")
-    elif init.type == "assignment_expression" and text(init.child_by_field_name("operator")) == "=":
+    elif init.type == "assignment_expression" and operator_of(init) == "=":
         var, value = text(init.child_by_field_name("left")), init.child_by_field_name("right")
     else:
         return False
@@ -356,5 +350,5 @@ def _first_test_true(init: Node, cond: Node | None) -> bool:
     a, b = _int(text(value)), _int(text(right))
     if a is None or b is None:
         return False
-    op = text(cond.child_by_field_name("operator"))
+    op = operator_of(cond)
     return {"<": a < b, "<=": a <= b, "!=": a != b, ">": a > b, ">=": a >= b}.get(op, False)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from leakspot.c.parse import Node, declarator_name, function_name, text, unwrap
+from leakspot.c.parse import Node, declarator_name, function_name, operator_of, text, unwrap
 
 #: The top-level nodes that may contain file-scope definitions.
 _CONTAINERS = frozenset({
@@ -105,7 +105,7 @@ def _value(n: Node | None, values: dict, calls: dict, shadowed: frozenset[str]) 
         v = _value(n.child_by_field_name("argument"), values, calls, shadowed)
         if v is None:
             return None
-        op = text(n.child_by_field_name("operator"))
+        op = operator_of(n)
         return {"!": int(not v), "-": -v, "+": v, "~": ~v}.get(op)
     if t == "call_expression":
         fn = n.child_by_field_name("function")
@@ -115,7 +115,7 @@ def _value(n: Node | None, values: dict, calls: dict, shadowed: frozenset[str]) 
             return calls.get(text(fn))
         return None
     if t == "binary_expression":
-        op = text(n.child_by_field_name("operator"))
+        op = operator_of(n)
         left = _value(n.child_by_field_name("left"), values, calls, shadowed)
         if op == "&&" and left == 0:
             return 0

@@ -35,7 +35,7 @@ from functools import lru_cache
 
 from leakspot.c.cfg import CFG, HINTS
 from leakspot.c.constants import EMPTY, Env
-from leakspot.c.parse import Family, Node, declarator_name, families, function_name, text, unwrap
+from leakspot.c.parse import Family, Node, declarator_name, descendants, families, function_name, operator_of, text, unwrap
 
 #: Functions that read, write or copy through a pointer without keeping or freeing it.
 BORROWERS = frozenset(
@@ -259,11 +259,11 @@ class _Eval:
             right = self.eval(n.child_by_field_name("right"))
             left = n.child_by_field_name("left")
             self.forget(left)
-            if text(left) in self.an.flags and text(n.child_by_field_name("operator")) == "=":
+            if text(left) in self.an.flags and operator_of(n) == "=":
                 value = _int_literal(unwrap(n.child_by_field_name("right")))
                 if value is not None:
                     self.facts[text(left)] = value != 0  # `need_free = 1`
-            if text(n.child_by_field_name("operator")) != "=":
+            if operator_of(n) != "=":
                 self.read(left)
                 return ()
             return self.assign(left, right)
@@ -276,11 +276,11 @@ class _Eval:
             return ()
         if t == "pointer_expression":
             arg = n.child_by_field_name("argument")
-            if text(n.child_by_field_name("operator")) == "&":
+            if operator_of(n) == "&":
                 base = arg
                 while base is not None and base.type in ("field_expression", "subscript_expression",
                                                          "parenthesized_expression"):
-                    if base.type == "field_expression" and text(base.child_by_field_name("operator")) == ".":
+                    if base.type == "field_expression" and operator_of(base) == ".":
                         break  # `&s.f` of a local struct: not a pointer into a tracked object
                     base = (base.child_by_field_name("argument") if base.type != "parenthesized_expression"
                             else base.named_children[0] if base.named_children else None)
@@ -293,7 +293,7 @@ class _Eval:
             self.read(arg)
             return ()
         if t == "binary_expression":
-            op = text(n.child_by_field_name("operator"))
+            op = operator_of(n)
             left = self.eval(n.child_by_field_name("left"))
             right = self.eval(n.child_by_field_name("right"))
             if op in ("+", "-"):
@@ -417,7 +417,7 @@ class _Eval:
         arg = unwrap(arg)
         if arg is not None and arg.type == "identifier" and text(arg) in self.an.arrays:
             return self.an.module.borrows(name, index, 1)  # an array is passed as a pointer to it
-        if arg is None or arg.type != "pointer_expression" or text(arg.child_by_field_name("operator")) != "&":
+        if arg is None or arg.type != "pointer_expression" or operator_of(arg) != "&":
             return False
         inner = unwrap(arg.child_by_field_name("argument"))
         if inner is None or inner.type != "identifier" or text(inner) not in self.an.locals:
@@ -432,7 +432,7 @@ class _Eval:
             return self.pair_call(site, index, args)
         target = None
         for i, a in enumerate(args):
-            if i == index and a.type == "pointer_expression" and text(a.child_by_field_name("operator")) == "&":
+            if i == index and a.type == "pointer_expression" and operator_of(a) == "&":
                 inner = a.child_by_field_name("argument")
                 if inner is not None and inner.type == "identifier" and text(inner) in self.an.locals:
                     target = text(inner)
@@ -627,7 +627,7 @@ class _Eval:
         if out is not None:
             return out
         if expr.type == "binary_expression":
-            op = text(expr.child_by_field_name("operator"))
+            op = operator_of(expr)
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
             if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
                 tested = self._peek(right if _is_null(left) else left)
@@ -651,7 +651,7 @@ class _Eval:
         the failure branch)."""
         call, op, value = expr, None, None
         if expr.type == "binary_expression":
-            op = text(expr.child_by_field_name("operator"))
+            op = operator_of(expr)
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
             call, value = left, _int_literal(right)
             if value is None:
@@ -680,7 +680,7 @@ class _Eval:
         if n is not None and n.type in ("field_expression", "subscript_expression") and self.an.aggregates:
             path = self.an.member_path(n)
             return (("var", path),) if path is not None and not self.an.params_mode else ()
-        if n is not None and n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
+        if n is not None and n.type == "assignment_expression" and operator_of(n) == "=":
             # `(B = A) == NULL` tests both
             return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
         return ()
@@ -694,7 +694,7 @@ def _int_literal(n: Node | None) -> int | None:
         return None
     if n.type == "number_literal" and text(n) in ("0", "1", "-1"):
         return int(text(n))
-    if n.type == "unary_expression" and text(n.child_by_field_name("operator")) == "-":
+    if n.type == "unary_expression" and operator_of(n) == "-":
         inner = _int_literal(n.child_by_field_name("argument"))
         return -inner if inner is not None else None
     return None
@@ -777,7 +777,7 @@ def _flag_constants(ts: Node, flags: frozenset[str]) -> dict[str, bool]:
     stack = [ts]
     while stack:
         n = stack.pop()
-        if n.type == "assignment_expression" and text(n.child_by_field_name("operator")) == "=":
+        if n.type == "assignment_expression" and operator_of(n) == "=":
             name = text(n.child_by_field_name("left"))
             value = _int_literal(unwrap(n.child_by_field_name("right")))
             if name in flags and value is not None:
@@ -828,7 +828,9 @@ class Analysis:
     """
 
     def __init__(self, fn: Node, families: list[Family], module: Module | None = None,
-                 params_as_sites: bool = False) -> None:
+                 params_as_sites: bool = False, focus: str = "") -> None:
+        """``focus``: a family's name, to track only its allocations (the deallocators of all
+        ``families`` are still known, for mismatches)."""
         self.fn = fn
         self.module = module
         self.dropped: set[int] = set()
@@ -864,12 +866,14 @@ class Analysis:
                 if name in RETURNS_INTO_ARG0:
                     into.append(call)
                 elif name in self.allocators:
-                    self.site_of[call.id] = len(self.sites)
-                    self.sites.append(Site(call, self.allocators[name], name))
+                    if not focus or self.allocators[name].name == focus:
+                        self.site_of[call.id] = len(self.sites)
+                        self.sites.append(Site(call, self.allocators[name], name))
                 elif name in self.out_allocators:
                     family, index, fails = self.out_allocators[name]
-                    self.site_of[call.id] = len(self.sites)
-                    self.sites.append(Site(call, family, name, (index, fails)))
+                    if not focus or family.name == focus:
+                        self.site_of[call.id] = len(self.sites)
+                        self.sites.append(Site(call, family, name, (index, fails)))
         self.cfg = CFG(fn, module.noreturn, module.env, self.locals) if self.sites and module is not None else (
             CFG(fn) if self.sites else None)
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
@@ -893,8 +897,7 @@ class Analysis:
             for node in self.cfg.nodes:
                 if node.kind == "cond" and node.ts is not None:
                     test = unwrap(node.ts)
-                    if test is not None and test.type == "unary_expression" and text(
-                            test.child_by_field_name("operator")) == "!":
+                    if test is not None and test.type == "unary_expression" and operator_of(test) == "!":
                         test = unwrap(test.child_by_field_name("argument"))
                     if test is not None and test.type == "identifier" and text(test) in self.locals:
                         flags.add(text(test))
@@ -919,7 +922,7 @@ class Analysis:
                     cmp = _comparison(node.ts, self.locals, env)
                     if cmp is not None:
                         self.cmp_at[node.ts.id] = cmp
-                    elif node.ts.type == "binary_expression" and text(node.ts.child_by_field_name("operator")) in ("==", "!="):
+                    elif node.ts.type == "binary_expression" and operator_of(node.ts) in ("==", "!="):
                         left, right = node.ts.child_by_field_name("left"), node.ts.child_by_field_name("right")
                         other = unwrap(right if _is_null(left) else left if _is_null(right) else None)
                         if other is not None and other.type == "identifier":
@@ -976,11 +979,13 @@ class Analysis:
         """``s.buf``, ``arr[2]``, ``s.in.p`` on a local struct or array (:attr:`aggregates`),
         with constant subscripts: the member's name as a holder; in summary mode the
         parameter's own name (what a member holds belongs to the argument). Else None."""
+        if not self.aggregates:
+            return None
         parts = []
         while n is not None:
             t = n.type
             if t == "field_expression":
-                if text(n.child_by_field_name("operator")) != ".":
+                if operator_of(n) != ".":
                     return None
                 parts.append("." + text(n.child_by_field_name("field")))
             elif t == "subscript_expression":
@@ -1174,16 +1179,17 @@ def _remember(cache: dict, key, value) -> None:
     cache[key] = value
 
 
-def analyse_function(fn: Node, families: list[Family], module: Module | None) -> Analysis | None:
-    """Run the leak analysis on ``fn``, or return None when a previous run of the same text
-    (with no same-file callees consulted) found nothing."""
+def analyse_function(fn: Node, families: list[Family], module: Module | None, focus: str = "") -> Analysis | None:
+    """Run the leak analysis on ``fn`` (only ``focus``'s allocations, when given), or return None
+    when a previous run of the same text (with no same-file callees consulted) found nothing."""
     key = (fn.text, _families_key(families), module.noreturn if module is not None else frozenset(),
-           module.env if module is not None else EMPTY, module.lends_key if module is not None else frozenset())
+           module.env if module is not None else EMPTY, module.lends_key if module is not None else frozenset(),
+           focus)
     deps = CLEAN_CACHE.get(key)
     if deps is not None and (not deps or (module is not None and all(
             module.summary(name) == summary for name, summary in deps))):
         return None  # same text, same callee summaries: still no leak
-    an = Analysis(fn, families, module)
+    an = Analysis(fn, families, module, focus=focus)
     events = an.run()
     if not events and not an.gave_up and (not an.consulted or module is not None):
         deps = tuple(sorted((name, module.summary(name)) for name in an.consulted)) if an.consulted else ()
@@ -1274,7 +1280,7 @@ def _assigned_names(root: Node) -> frozenset[str]:
             target = n.child_by_field_name("left")
         elif t == "update_expression":
             target = n.child_by_field_name("argument")
-        elif t == "pointer_expression" and text(n.child_by_field_name("operator")) == "&":
+        elif t == "pointer_expression" and operator_of(n) == "&":
             target = n.child_by_field_name("argument")
         elif t == "init_declarator":
             out.add(declarator_name(n.child_by_field_name("declarator")))
@@ -1314,7 +1320,7 @@ def _comparison(expr: Node, locals_: frozenset[str], env) -> tuple[str, str, boo
     the true branch makes it hold (``x != -1`` is the negation of ``x == -1``)."""
     if expr.type != "binary_expression":
         return None
-    op = text(expr.child_by_field_name("operator"))
+    op = operator_of(expr)
     if op not in ("==", "!=", "<", "<=", ">", ">="):
         return None
     left, right = unwrap(expr.child_by_field_name("left")), unwrap(expr.child_by_field_name("right"))
@@ -1333,7 +1339,7 @@ def _counter_test(expr: Node, locals_: frozenset[str], counters: set[str]) -> tu
     local that is not: ``(i, slot, positive)``."""
     if expr.type != "binary_expression":
         return None
-    op = text(expr.child_by_field_name("operator"))
+    op = operator_of(expr)
     if op not in ("==", "!="):
         return None
     left, right = unwrap(expr.child_by_field_name("left")), unwrap(expr.child_by_field_name("right"))
@@ -1349,7 +1355,7 @@ def _counter_test(expr: Node, locals_: frozenset[str], counters: set[str]) -> tu
 
 def _copy(ts: Node, locals_: frozenset[str]) -> tuple[str, str] | None:
     """``x = y;`` or ``T x = y;`` between two locals: ``(x, y)``."""
-    if ts.type == "assignment_expression" and text(ts.child_by_field_name("operator")) == "=":
+    if ts.type == "assignment_expression" and operator_of(ts) == "=":
         left, right = ts.child_by_field_name("left"), unwrap(ts.child_by_field_name("right"))
     elif ts.type == "declaration":
         decls = ts.children_by_field_name("declarator")
@@ -1386,12 +1392,7 @@ def _first_arg(call: Node) -> Node | None:
 
 
 def _calls(root: Node):
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.type == "call_expression":
-            yield n
-        stack.extend(n.children)
+    return descendants(root, "call_expression")
 
 
 def _loop_facts(state: tuple, cond_id: int, label: str, body: Node) -> tuple:
@@ -1419,8 +1420,16 @@ def _ordered(objs) -> list[Obj]:
 def _mentions(n: Node, names: tuple[str, ...]) -> bool:
     """Does the code of ``n`` name one of these variables (or the array or struct of a member)?"""
     roots = {h.split("[", 1)[0].split(".", 1)[0].removeprefix("::") for h in names}
-    data = n.text or b""
-    return any(re.search(rb"\b" + re.escape(r.encode()) + rb"\b", data) for r in roots if r)
+    return bool(roots & _words(n.text or b""))
+
+
+@lru_cache(maxsize=256)
+def _words(data: bytes) -> frozenset[str]:
+    """The identifiers in a piece of code."""
+    return frozenset(w.decode("utf-8", "replace") for w in _WORD.findall(data))
+
+
+_WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
 def _in_global(o: Obj) -> bool:
@@ -1435,7 +1444,7 @@ def _global_targets(sites: list, locals_: frozenset[str]) -> frozenset[str]:
         p = site.node.parent
         while p is not None and p.type in ("parenthesized_expression", "cast_expression"):
             p = p.parent
-        if p is not None and p.type == "assignment_expression" and text(p.child_by_field_name("operator")) == "=":
+        if p is not None and p.type == "assignment_expression" and operator_of(p) == "=":
             left = p.child_by_field_name("left")
             if left is not None and left.type == "identifier" and text(left) not in locals_:
                 out.add(text(left))
@@ -1463,7 +1472,7 @@ def _struct_values(fn: Node, locals_: frozenset[str]) -> frozenset[str]:
     stack = [body]
     while stack:
         n = stack.pop()
-        if n.type == "field_expression" and text(n.child_by_field_name("operator")) == ".":
+        if n.type == "field_expression" and operator_of(n) == ".":
             arg = n.child_by_field_name("argument")
             if arg is not None and arg.type == "identifier" and text(arg) in locals_:
                 out.add(text(arg))

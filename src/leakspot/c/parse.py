@@ -35,7 +35,19 @@ def parse_c(data: bytes) -> tree_sitter.Tree:
 
 def text(node: Node | None) -> str:
     """The source text of ``node`` ("" for None)."""
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+    if node is None:
+        return ""
+    data = node.text
+    return data.decode("utf-8", "replace") if data is not None else ""
+
+
+def operator_of(node: Node | None) -> str:
+    """The operator of an expression node (``+=``, ``==``, ``!``, ``->``...; "" when it has
+    none): the type of its anonymous ``operator`` child is the operator's text."""
+    if node is None:
+        return ""
+    c = node.child_by_field_name("operator")
+    return c.type if c is not None else ""
 
 
 def unwrap(n: Node | None) -> Node | None:
@@ -47,6 +59,17 @@ def unwrap(n: Node | None) -> Node | None:
             inner = [c for c in n.named_children if c.type != "comment"]
             n = inner[0] if inner else None
     return n
+
+
+def descendants(root: Node, kind: str):
+    """The nodes of type ``kind`` in the subtree of ``root`` (itself included), outermost first
+    along each branch."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == kind:
+            yield n
+        stack.extend(n.named_children)
 
 
 def functions(root: Node):

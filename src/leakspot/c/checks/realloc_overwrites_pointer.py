@@ -5,7 +5,7 @@ from __future__ import annotations
 from leakspot.c.cfg import NORETURN
 from leakspot.c.checks import c_check, ts_region
 from leakspot.c.leaks import parameters
-from leakspot.c.parse import Node, families, text, unwrap
+from leakspot.c.parse import Node, families, operator_of, text, unwrap
 from leakspot.model import Finding, Location
 
 #: Reallocators that free the old block themselves when they fail are not a mistake here.
@@ -42,7 +42,7 @@ def _failure_ends_process(assign: Node, target: str) -> bool:
 
 def _base_identifier(n: Node | None) -> Node | None:
     while n is not None and n.type in ("field_expression", "subscript_expression", "parenthesized_expression"):
-        if n.type == "field_expression" and text(n.child_by_field_name("operator")) == "->":
+        if n.type == "field_expression" and operator_of(n) == "->":
             return None  # through a pointer: the object outlives the function
         n = n.child_by_field_name("argument") if n.type != "parenthesized_expression" else n.named_children[0]
     return n if n is not None and n.type == "identifier" else None
@@ -94,7 +94,7 @@ def check(tree, display: str, lines: list[str], rule) -> list[Finding]:
     while stack:
         n = stack.pop()
         stack.extend(n.named_children)
-        if n.type != "assignment_expression" or text(n.child_by_field_name("operator")) != "=":
+        if n.type != "assignment_expression" or operator_of(n) != "=":
             continue
         call = unwrap(n.child_by_field_name("right"))
         if call is None or call.type != "call_expression":
