@@ -1,4 +1,4 @@
-"""Command line: ``leakspot check``, ``leakspot rules``, ``leakspot explain``.
+"""Command line: ``leakspot check``, ``leakspot rules``, ``leakspot explain``, ``leakspot trace``.
 
 Exit codes: 0 no findings, 1 findings, 2 usage error or a file that could not be analysed
 (its notification is printed; every other file's findings are still reported).
@@ -54,6 +54,27 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--root", type=Path, default=None,
                    help="directory that reported paths are relative to (default: current directory)")
 
+    t = sub.add_parser("trace", help="runtime evidence: record and analyse memory traces (the `runtime` extra)")
+    tsub = t.add_subparsers(dest="trace_command", metavar="ACTION")
+    rec = tsub.add_parser("record", help="run a Python program under tracemalloc and write its trace",
+                          usage="leakspot trace record [options] -o TRACE -- python PROGRAM.py [ARGS] | -- python -m MODULE [ARGS]")
+    rec.add_argument("--output", "-o", type=Path, required=True, help="the trace file to write")
+    rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between snapshots (default 0.1)")
+    rec.add_argument("--frames", type=int, default=1, metavar="N", help="traceback frames tracemalloc keeps (default 1)")
+    rec.add_argument("--include", action="append", default=[], metavar="GLOB",
+                     help="only allocation sites in files matching this glob (repeatable)")
+    rec.add_argument("--min-bytes", type=int, default=1024, metavar="B",
+                     help="leave out sites holding less than this at a snapshot (default 1024)")
+    rec.add_argument("program", nargs=argparse.REMAINDER, help="-- python PROGRAM.py ARGS")
+    an = tsub.add_parser("analyze", help="the leak factor and trend test of every allocation site of a trace")
+    an.add_argument("trace", type=Path, help="a trace written by `leakspot trace record`")
+    an.add_argument("--format", choices=("text", "json"), default="text")
+    an.add_argument("--confidence", type=float, default=0.99,
+                    help="confidence a site's growth needs to count (default 0.99)")
+    an.add_argument("--min-growth", type=int, default=4096, metavar="BYTES",
+                    help="a site whose live bytes vary less than this is constant (default 4096)")
+    an.add_argument("--all", action="store_true", help="text: list constant sites too")
+
     sub.add_parser("rules", help="list the rules")
     sub.add_parser("lsp", help="run the language server on stdio (needs the `lsp` extra)")
     e = sub.add_parser("explain", help="print a rule's document")
@@ -76,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         return _explain(args.rule)
     if args.command == "check":
         return _check(args)
+    if args.command == "trace":
+        from leakspot.runtime_cli import trace_main
+
+        return trace_main(args)
     if args.command == "lsp":
         try:
             from leakspot.lsp.server import main as lsp_main

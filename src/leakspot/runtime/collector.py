@@ -1,0 +1,123 @@
+"""Record a leakspot trace of a Python program under :mod:`tracemalloc`.
+
+``python -m leakspot.runtime.collector --out TRACE [--interval S] [--frames N] [--include GLOB]
+[--min-bytes B] -- script.py ARGS`` (or ``-- -m module ARGS``) runs the program in this process,
+as ``python script.py`` would (``sys.argv``, ``__main__``, the script's directory first on
+``sys.path``), with ``tracemalloc`` tracing ``N`` frames. A daemon thread takes a snapshot every
+``S`` seconds of wall-clock time and writes, per allocation site (the allocating frame's file
+and 1-based line), the live bytes and blocks of the sites holding at least ``B`` bytes; a last
+snapshot is taken when the program ends, also by an exception or ``sys.exit``. ``--include``
+keeps only sites whose file matches one of the glob patterns. The program's exit status is
+the collector's. Format: :mod:`leakspot.runtime.trace`.
+
+``leakspot trace record`` runs this module in a child interpreter, so the recorder's own
+imports stay out of the program's process until it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import runpy
+import sys
+import threading
+import time
+import tracemalloc
+
+from leakspot.runtime.trace import write_end, write_header, write_sample
+
+_OWN = (os.path.dirname(os.path.abspath(__file__)), "<frozen ", tracemalloc.__file__, threading.__file__)
+
+
+class Recorder:
+    """Snapshots of live memory per allocation site, written as they are taken."""
+
+    def __init__(self, out, interval: float, include: list[str], min_bytes: int) -> None:
+        self.out = out
+        self.interval = interval
+        self.include = include
+        self.min_bytes = min_bytes
+        self.t0 = time.perf_counter()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def sample(self) -> None:
+        """Take one snapshot and write its sites (seconds since the start, bytes)."""
+        snap = tracemalloc.take_snapshot()
+        t = time.perf_counter() - self.t0
+        sites = []
+        for stat in snap.statistics("lineno"):
+            if stat.size < self.min_bytes:
+                break  # sorted by size, largest first
+            frame = stat.traceback[0]
+            name = frame.filename
+            if name.startswith(_OWN) or (self.include and not any(fnmatch.fnmatch(name, g) for g in self.include)):
+                continue
+            sites.append((name, frame.lineno, stat.size, stat.count))
+        with self.lock:
+            write_sample(self.out, t, sites)
+            self.out.flush()
+
+    def run(self) -> None:
+        """The sampling loop of the background thread."""
+        while not self.stop.wait(self.interval):
+            self.sample()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the program named after ``--`` and record its trace; return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv:
+        print("usage: python -m leakspot.runtime.collector --out TRACE [options] -- script.py [ARGS]",
+              file=sys.stderr)
+        return 2
+    split = argv.index("--")
+    p = argparse.ArgumentParser(prog="leakspot-collector")
+    p.add_argument("--out", required=True)
+    p.add_argument("--interval", type=float, default=0.1)
+    p.add_argument("--frames", type=int, default=1)
+    p.add_argument("--include", action="append", default=[])
+    p.add_argument("--min-bytes", type=int, default=1024)
+    opts = p.parse_args(argv[:split])
+    target = argv[split + 1:]
+    if not target:
+        print("leakspot: nothing to run after --", file=sys.stderr)
+        return 2
+    module = target[1] if target[0] == "-m" and len(target) > 1 else None
+    program_args = target[2:] if module else target[1:]
+    with open(opts.out, "w", encoding="utf-8") as out:
+        write_header(out, {"tool": "tracemalloc", "command": target, "interval_s": opts.interval,
+                           "frames": opts.frames, "min_bytes": opts.min_bytes, "started": time.time()})
+        recorder = Recorder(out, opts.interval, opts.include, opts.min_bytes)
+        tracemalloc.start(opts.frames)
+        thread = threading.Thread(target=recorder.run, name="leakspot-trace", daemon=True)
+        code = 0
+        sys.argv = [module or target[0], *program_args]
+        if not module:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(target[0])))
+        thread.start()
+        try:
+            if module:
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(target[0], run_name="__main__")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # the program's own failure: report it as Python would, then record
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            recorder.stop.set()
+            thread.join()
+            recorder.sample()
+            tracemalloc.stop()
+            with recorder.lock:
+                write_end(out, time.perf_counter() - recorder.t0, code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

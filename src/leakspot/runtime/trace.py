@@ -1,0 +1,114 @@
+"""The leakspot trace file: live bytes per allocation site over time.
+
+Format (version 1), JSON Lines, UTF-8:
+
+- line 1, the header: ``{"format": "leakspot-trace", "version": 1, "tool": "tracemalloc",
+  "command": [...], "interval_s": 0.05, "frames": 1, "started": <Unix time, seconds>}``;
+- then one line per sample, in time order: ``{"t": <seconds since the start>, "sites":
+  [[file, line, bytes, blocks], ...]}``: every allocation site (the file and 1-based line of
+  the allocating frame) holding at least the recorder's ``min_bytes`` of live memory then;
+  a site missing from a sample holds less (counted as 0);
+- optionally, last, ``{"end": <seconds since the start>, "exit_code": <int>}``.
+
+A file that is not such a trace, or is cut short inside a line, is a :class:`TraceError` that
+names the file and the byte offset of the line at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT = "leakspot-trace"
+VERSION = 1
+
+
+class TraceError(Exception):
+    """A trace file that cannot be read: ``path`` and the byte ``offset`` of the bad line."""
+
+    def __init__(self, path: Path | str, offset: int, reason: str) -> None:
+        super().__init__(f"{path}: at byte {offset}: {reason}")
+        self.path, self.offset, self.reason = str(path), offset, reason
+
+
+Site = tuple[str, int]  # (file, 1-based line)
+
+
+@dataclass
+class Trace:
+    """A recorded trace.
+
+    Attributes:
+        header: the header object (command, interval, frames, tool...).
+        times: sample times, seconds since the start, increasing.
+        series: per site, its live bytes at each sample time (same length as ``times``).
+        exit_code: the program's exit status, when the trace recorded it.
+    """
+
+    header: dict
+    times: list[float] = field(default_factory=list)
+    series: dict[Site, list[int]] = field(default_factory=dict)
+    exit_code: int | None = None
+
+
+def write_header(out, header: dict) -> None:
+    """Write the header line (``format`` and ``version`` are filled in)."""
+    out.write(json.dumps({"format": FORMAT, "version": VERSION, **header}) + "\n")
+
+
+def write_sample(out, t: float, sites: list[tuple[str, int, int, int]]) -> None:
+    """Write one sample: time in seconds, then (file, line, bytes, blocks) per site."""
+    out.write(json.dumps({"t": round(t, 6), "sites": [list(s) for s in sites]}) + "\n")
+
+
+def write_end(out, t: float, exit_code: int) -> None:
+    """Write the closing line: when the program ended and its exit status."""
+    out.write(json.dumps({"end": round(t, 6), "exit_code": exit_code}) + "\n")
+
+
+def read_trace(path: Path | str) -> Trace:
+    """Read a trace file.
+
+    Raises:
+        TraceError: not a leakspot trace, an unknown version, a line that is not JSON (also a
+            last line cut short), or samples out of time order.
+        OSError: the file cannot be read.
+    """
+    data = Path(path).read_bytes()
+    trace: Trace | None = None
+    samples: list[tuple[float, dict[Site, int]]] = []
+    offset = 0
+    for raw in data.splitlines(keepends=True):
+        line_offset, offset = offset, offset + len(raw)
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            cut = not raw.endswith(b"\n")
+            raise TraceError(path, line_offset, "truncated line" if cut else f"not JSON ({exc.msg})") from None
+        if trace is None:
+            if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+                raise TraceError(path, line_offset, "not a leakspot trace (no leakspot-trace header)")
+            if obj.get("version") != VERSION:
+                raise TraceError(path, line_offset, f"unsupported trace version {obj.get('version')!r}")
+            trace = Trace(header=obj)
+            continue
+        if "end" in obj:
+            trace.exit_code = obj.get("exit_code")
+            continue
+        try:
+            t = float(obj["t"])
+            sites = {(str(f), int(ln)): int(b) for f, ln, b, *_ in obj["sites"]}
+        except (KeyError, TypeError, ValueError):
+            raise TraceError(path, line_offset, "a sample needs \"t\" and \"sites\": [[file, line, bytes, blocks]]") from None
+        if samples and t < samples[-1][0]:
+            raise TraceError(path, line_offset, "samples out of time order")
+        samples.append((t, sites))
+    if trace is None:
+        raise TraceError(path, 0, "empty file")
+    trace.times = [t for t, _ in samples]
+    every = {s for _, sites in samples for s in sites}
+    trace.series = {s: [sites.get(s, 0) for _, sites in samples] for s in sorted(every)}
+    return trace

@@ -1,0 +1,95 @@
+"""``leakspot trace record`` and ``leakspot trace analyze`` (the ``runtime`` extra).
+
+Kept out of :mod:`leakspot.cli` so that the static linter never imports numpy or scipy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+
+def trace_main(args) -> int:
+    """Dispatch ``leakspot trace ACTION``; returns the exit code."""
+    if args.trace_command == "record":
+        return _record(args)
+    if args.trace_command == "analyze":
+        return _analyze(args)
+    print("usage: leakspot trace record|analyze ... (see leakspot trace --help)", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _record(args) -> int:
+    command = list(args.program)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if len(command) < 2 or not (Path(command[0]).name.startswith("python") or command[0] == sys.executable):
+        print("leakspot: trace record needs a Python command after --: "
+              "-- python PROGRAM.py [ARGS] or -- python -m MODULE [ARGS]", file=sys.stderr)
+        return EXIT_ERROR
+    python, target = command[0], command[1:]
+    if target[0] != "-m" and not Path(target[0]).is_file():
+        print(f"leakspot: no such program: {target[0]}", file=sys.stderr)
+        return EXIT_ERROR
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    collector = [python, "-m", "leakspot.runtime.collector", "--out", str(args.output),
+                 "--interval", str(args.interval), "--frames", str(args.frames), "--min-bytes", str(args.min_bytes)]
+    for glob in args.include:
+        collector += ["--include", glob]
+    try:
+        done = subprocess.run([*collector, "--", *target], env=env)
+    except OSError as exc:
+        print(f"leakspot: cannot run {python}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.output.is_file():
+        print(f"leakspot: trace written to {args.output}", file=sys.stderr)
+    return done.returncode
+
+
+def _analyze(args) -> int:
+    try:
+        from leakspot.runtime.factor import analyze, site_function
+        from leakspot.runtime.trace import TraceError, read_trace
+    except ImportError as exc:
+        print(f"leakspot: trace analysis needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        trace = read_trace(args.trace)
+    except TraceError as exc:
+        print(f"leakspot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"leakspot: cannot read {args.trace}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    results = analyze(trace, confidence=args.confidence, min_growth=args.min_growth, functions=site_function)
+    if args.format == "json":
+        doc = {"version": 1, "trace": str(args.trace), "confidence": args.confidence,
+               "duration_s": trace.times[-1] - trace.times[0] if len(trace.times) > 1 else 0.0,
+               "samples": len(trace.times), "sites": [r.as_json() for r in results]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    shown = [r for r in results if args.all or r.klass != "constant"]
+    print(f"{'site':48} {'function':24} {'class':12} {'leaked':>10} {'rate B/s':>10} {'p-value':>9}  verdict")
+    for r in shown:
+        site = f"{_short(r.file)}:{r.line}"
+        verdict = "GROWS" if r.growing else "-"
+        print(f"{site[-48:]:48} {r.function[-24:]:24} {r.klass:12} {r.leaked_bytes:>10} "
+              f"{r.rate_bytes_per_s:>10.0f} {r.p_value:>9.2g}  {verdict}")
+    growing = sum(r.growing for r in results)
+    print(f"{len(results)} sites, {growing} growing at {args.confidence:.0%} confidence"
+          f"{'' if args.all else f', {len(results) - len(shown)} constant not shown (--all)'}")
+    return EXIT_OK
+
+
+def _short(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
