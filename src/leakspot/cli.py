@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
     c.add_argument("--verbose", "-v", action="store_true",
                    help="list every warning (e.g. functions tree-sitter could not parse), not a count")
+    c.add_argument("--evidence", action="append", type=Path, default=[], metavar="TRACE",
+                   help="a trace from `leakspot trace record`: mark each finding confirmed, refuted or "
+                        "not exercised, and report growth no finding explains (repeatable; the runtime extra)")
     c.add_argument("--root", type=Path, default=None,
                    help="directory that reported paths are relative to (default: current directory)")
 
@@ -183,6 +186,26 @@ def _check(args) -> int:
         except DiffError as exc:
             print(f"leakspot: --diff {args.diff}: {exc}", file=sys.stderr)
             return EXIT_ERROR
+    if args.evidence:
+        from leakspot.evidence import attach_evidence
+
+        try:
+            from leakspot.runtime.trace import TraceError
+        except ImportError:  # pragma: no cover - the trace module itself needs nothing
+            TraceError = OSError
+        try:
+            extra = attach_evidence(result.findings, root, args.evidence, frozenset(codes))
+        except ImportError as exc:
+            print(f"leakspot: --evidence needs the runtime extra: pip install 'leakspot[runtime]' ({exc})",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        except (TraceError, OSError) as exc:
+            print(f"leakspot: --evidence: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        from leakspot.model import Finding, assign_fingerprints
+
+        assign_fingerprints(extra)
+        result.findings = sorted(result.findings + extra, key=Finding.sort_key)
     if args.format == "sarif":
         from leakspot.report.sarif import render
 

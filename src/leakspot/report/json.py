@@ -57,6 +57,7 @@ def render(result: RunResult) -> str:
                 "fingerprint": f.fingerprint,
                 "related": [loc(r) for r in f.related],
                 "flow": [loc(s.location, kind=s.kind) for s in f.flow],
+                **({"evidence": f.evidence} if f.evidence is not None else {}),
             }
             for f in result.findings
         ],

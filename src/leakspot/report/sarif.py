@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from leakspot import __version__
+from leakspot.evidence import RANK
 from leakspot.engine import RunResult
 from leakspot.model import Location, Notification
 from leakspot.registry import Rule, load_rules
@@ -107,6 +108,10 @@ def to_sarif(result: RunResult, category: str = "leakspot", report_suppressed: b
         }
         if f.suppression is not None:
             res["suppressions"] = [{"kind": f.suppression_kind, "justification": f.suppression}]
+        if f.evidence is not None:
+            res["properties"] = {"evidence": f.evidence}
+            if f.evidence["verdict"] in RANK:
+                res["rank"] = RANK[f.evidence["verdict"]]
         if f.related:
             res["relatedLocations"] = [_location(loc, i + 1) for i, loc in enumerate(f.related)]
         if f.flow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leakspot.engine import RunResult
+from leakspot.evidence import describe
 from leakspot.model import Finding
 
 
@@ -24,6 +25,8 @@ def render(result: RunResult) -> str:
         out.append(f"{f.location.path}:{r.start_line}:{r.start_column}: {f.code} [{f.slug}] {f.message}")
         if len(f.flow) > 1:
             out.append(f"    path: {path_line(f)}")
+        if f.evidence is not None and f.code != "LK910":  # a runtime-growth message says it already
+            out.append(f"    evidence: {describe(f.evidence)}")
     n = len(result.findings)
     errors = sum(1 for x in result.notifications if x.level == "error")
     summary = (

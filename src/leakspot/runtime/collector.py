@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             if module:
                 runpy.run_module(module, run_name="__main__", alter_sys=True)
             else:
-                runpy.run_path(target[0], run_name="__main__")
+                runpy.run_path(os.path.abspath(target[0]), run_name="__main__")
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:  # the program's own failure: report it as Python would, then record

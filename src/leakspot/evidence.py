@@ -1,0 +1,116 @@
+"""Join runtime evidence to static findings: ``leakspot check SRC --evidence TRACE``.
+
+Each trace (:mod:`leakspot.runtime.trace`) is analysed (:mod:`leakspot.runtime.factor`); an
+allocation site *matches* a finding when it is in the same file and on a line the finding names
+(its region, its related locations such as the growth of an ``unbounded-module-cache``
+container, its path), or inside the same function. The finding then gets
+:attr:`leakspot.model.Finding.evidence`:
+
+- ``confirmed``: a matching site grows (the one that leaked most is quoted);
+- ``refuted``: matching sites were recorded and none grows;
+- ``not-exercised``: the trace recorded no matching site (the code did not run, or held too
+  little memory to be sampled).
+
+A growing site that no finding matches becomes a finding of its own, ``runtime-growth``
+(LK910), at the site, when the site's file is under the run's root: nothing the trace shows is
+lost. SARIF carries the evidence in ``result.properties.evidence`` and orders results by
+``rank`` (confirmed 90, refuted 10; not exercised: no rank).
+
+This module needs the ``runtime`` extra only when it is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leakspot.model import Finding, Location, Region
+
+RUNTIME_RULES = frozenset({"LK910"})
+RANK = {"confirmed": 90.0, "refuted": 10.0}
+
+
+def _lines(f: Finding) -> set[int]:
+    lines = set(range(f.location.region.start_line, f.location.region.end_line + 1))
+    lines |= {loc.region.start_line for loc in f.related if loc.path == f.location.path}
+    lines |= {s.location.region.start_line for s in f.flow if s.location.path == f.location.path}
+    return lines
+
+
+def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], codes: frozenset[str],
+                    confidence: float = 0.99) -> list[Finding]:
+    """Set ``evidence`` on each of ``findings`` (in place) from the ``traces``; return the
+    ``runtime-growth`` findings for growing sites that no finding explains (when LK910 is in
+    ``codes``).
+
+    Raises:
+        leakspot.runtime.trace.TraceError: a trace file that cannot be read.
+        ImportError: the ``runtime`` extra is not installed.
+    """
+    from leakspot.registry import find_rule
+    from leakspot.runtime.factor import analyze, site_function
+    from leakspot.runtime.trace import read_trace
+
+    root = Path(root).resolve()
+    sites = []  # (resolved file, SiteResult, trace name)
+    for path in traces:
+        trace = read_trace(path)
+        for r in analyze(trace, confidence=confidence, functions=site_function):
+            try:
+                resolved = Path(r.file).resolve()
+            except (OSError, ValueError):
+                continue
+            sites.append((resolved, r, str(path)))
+    by_file: dict[Path, list] = {}
+    for resolved, r, name in sites:
+        by_file.setdefault(resolved, []).append((r, name))
+    explained: set[int] = set()
+    for f in findings:
+        mine = by_file.get((root / f.location.path).resolve(), [])
+        lines = _lines(f)
+        matching = [(r, name) for r, name in mine
+                    if r.line in lines or (f.function and r.function
+                                           and r.function.split(".")[-1] == f.function.split(".")[-1])]
+        explained |= {id(r) for r, _ in matching}
+        growing = [(r, name) for r, name in matching if r.growing]
+        if growing:
+            r, name = max(growing, key=lambda x: x[0].leaked_bytes)
+            f.evidence = _evidence("confirmed", r, name)
+        elif matching:
+            r, name = max(matching, key=lambda x: x[0].peak_bytes)
+            f.evidence = _evidence("refuted", r, name)
+        else:
+            f.evidence = {"verdict": "not-exercised", "trace": ", ".join(str(t) for t in traces)}
+    extra = []
+    if "LK910" in codes:
+        rule = find_rule("LK910")
+        for resolved, r, name in sites:
+            if not r.growing or id(r) in explained:
+                continue
+            try:
+                rel = resolved.relative_to(root).as_posix()
+            except ValueError:
+                continue  # the interpreter's or a library's own allocations
+            message = rule.message.format(
+                bytes=f"{r.leaked_bytes:,}", rate=f"{r.rate_bytes_per_s:,.0f}", klass=r.klass,
+                p=f"{r.p_value:.2g}", trace=Path(name).name)
+            finding = Finding(code=rule.code, slug=rule.slug, location=Location(rel, Region(r.line, 1, r.line, 1)),
+                              message=message, function=r.function, anchor=f"{rel}:{r.line}")
+            finding.evidence = _evidence("confirmed", r, name)
+            extra.append(finding)
+    return extra
+
+
+def _evidence(verdict: str, r, trace: str) -> dict:
+    return {"verdict": verdict, "class": r.klass, "leaked_bytes": r.leaked_bytes,
+            "rate_bytes_per_s": round(r.rate_bytes_per_s, 3), "p_value": r.p_value,
+            "confidence": round(r.confidence, 6), "site": f"{r.file}:{r.line}", "trace": trace}
+
+
+def describe(evidence: dict) -> str:
+    """One line for the text report: ``confirmed: linear growth, 989,832 bytes at 497,598 B/s (p=2.8e-07) in t.trace``."""
+    verdict = evidence["verdict"]
+    if verdict == "not-exercised":
+        return "not exercised by the trace"
+    what = (f"{evidence['class']} growth, {evidence['leaked_bytes']:,} bytes at "
+            f"{evidence['rate_bytes_per_s']:,.0f} B/s" if verdict == "confirmed" else f"{evidence['class']}, no growth")
+    return f"{verdict}: {what} (p={evidence['p_value']:.2g}) in {Path(evidence['trace']).name}"
