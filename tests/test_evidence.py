@@ -103,3 +103,16 @@ def test_bad_trace_is_an_error(project: Path) -> None:
     (project / "bad.trace").write_text("not a trace\n")
     r = run("check", "linear_leak.py", "--evidence", "bad.trace", cwd=project)
     assert r.returncode == 2 and "bad.trace: at byte 0" in r.stderr
+
+
+def test_example_service_confirmed_and_fixed_version_refuted(tmp_path: Path) -> None:
+    """The walk-through of examples/leaky-service/README.md, as a user runs it."""
+    example = ROOT / "examples" / "leaky-service"
+    for name in ("service", "service_fixed"):
+        r = run("trace", "record", "--interval", "0.02", "-o", str(tmp_path / f"{name}.trace"), "--",
+                sys.executable, "run.py", name, cwd=example)
+        assert r.returncode == 0, r.stderr
+    r = run("check", ".", "--evidence", str(tmp_path / "service.trace"), "--evidence",
+            str(tmp_path / "service_fixed.trace"), "--format", "json", cwd=example)
+    verdicts = {f["path"]: (f["code"], f["evidence"]["verdict"]) for f in json.loads(r.stdout)["findings"]}
+    assert verdicts == {"service.py": ("LK101", "confirmed"), "service_fixed.py": ("LK101", "refuted")}

@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                           usage="leakspot trace record [options] -o TRACE -- python PROGRAM.py [ARGS] | -- python -m MODULE [ARGS]")
     rec.add_argument("--output", "-o", type=Path, required=True, help="the trace file to write")
     rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between snapshots (default 0.1)")
-    rec.add_argument("--frames", type=int, default=1, metavar="N", help="traceback frames tracemalloc keeps (default 1)")
+    rec.add_argument("--frames", type=int, default=4, metavar="N",
+                     help="traceback frames tracemalloc keeps; callers let --evidence match (default 4)")
     rec.add_argument("--include", action="append", default=[], metavar="GLOB",
                      help="only allocation sites in files matching this glob (repeatable)")
     rec.add_argument("--min-bytes", type=int, default=1024, metavar="B",

@@ -52,6 +52,7 @@ def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], cod
 
     root = Path(root).resolve()
     sites = []  # (resolved file, SiteResult, trace name)
+    frames: dict[Path, list] = {}  # resolved file -> (line, SiteResult, trace name) of every frame
     for path in traces:
         trace = read_trace(path)
         for r in analyze(trace, confidence=confidence, functions=site_function):
@@ -60,16 +61,27 @@ def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], cod
             except (OSError, ValueError):
                 continue
             sites.append((resolved, r, str(path)))
-    by_file: dict[Path, list] = {}
-    for resolved, r, name in sites:
-        by_file.setdefault(resolved, []).append((r, name))
+            for file, line in ((r.file, r.line), *r.callers):
+                try:
+                    frames.setdefault(Path(file).resolve(), []).append((file, line, r, str(path)))
+                except (OSError, ValueError):
+                    continue
     explained: set[int] = set()
     for f in findings:
-        mine = by_file.get((root / f.location.path).resolve(), [])
+        source = (root / f.location.path).resolve()
+        mine = frames.get(source, [])
         lines = _lines(f)
-        matching = [(r, name) for r, name in mine
-                    if r.line in lines or (f.function and r.function
-                                           and r.function.split(".")[-1] == f.function.split(".")[-1])]
+        # the finding's function, and those of the lines it names (where a container grows)
+        names = {f.function.split(".")[-1]} if f.function else set()
+        names |= {n.split(".")[-1] for n in (site_function(str(source), ln) for ln in lines) if n}
+        seen: set[int] = set()
+        matching = []
+        for file, line, r, trace_name in mine:
+            # the site itself or a frame of its allocation stack on a line the finding names,
+            # or in one of its functions
+            if id(r) not in seen and (line in lines or (names and site_function(file, line).split(".")[-1] in names)):
+                seen.add(id(r))
+                matching.append((r, trace_name))
         explained |= {id(r) for r, _ in matching}
         growing = [(r, name) for r, name in matching if r.growing]
         if growing:

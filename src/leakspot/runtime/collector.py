@@ -5,7 +5,8 @@
 as ``python script.py`` would (``sys.argv``, ``__main__``, the script's directory first on
 ``sys.path``), with ``tracemalloc`` tracing ``N`` frames. A daemon thread takes a snapshot every
 ``S`` seconds of wall-clock time and writes, per allocation site (the allocating frame's file
-and 1-based line), the live bytes and blocks of the sites holding at least ``B`` bytes; a last
+and 1-based line), the live bytes and blocks of the sites holding at least ``B`` bytes, and the
+frames of their callers (with ``N`` > 1); a last
 snapshot is taken when the program ends, also by an exception or ``sys.exit``. ``--include``
 keeps only sites whose file matches one of the glob patterns. The program's exit status is
 the collector's. Format: :mod:`leakspot.runtime.trace`.
@@ -33,8 +34,9 @@ _OWN = (os.path.dirname(os.path.abspath(__file__)), "<frozen ", tracemalloc.__fi
 class Recorder:
     """Snapshots of live memory per allocation site, written as they are taken."""
 
-    def __init__(self, out, interval: float, include: list[str], min_bytes: int) -> None:
+    def __init__(self, out, interval: float, include: list[str], min_bytes: int, frames: int = 1) -> None:
         self.out = out
+        self.frames = frames
         self.interval = interval
         self.include = include
         self.min_bytes = min_bytes
@@ -46,15 +48,23 @@ class Recorder:
         """Take one snapshot and write its sites (seconds since the start, bytes)."""
         snap = tracemalloc.take_snapshot()
         t = time.perf_counter() - self.t0
+        # per allocating line: bytes, blocks and the callers' frames (tracebacks list the
+        # oldest frame first, the allocating one last)
+        agg: dict[tuple[str, int], list] = {}
+        for stat in snap.statistics("traceback" if self.frames > 1 else "lineno"):
+            frames = list(stat.traceback)
+            top = frames[-1]
+            entry = agg.setdefault((top.filename, top.lineno), [0, 0, set()])
+            entry[0] += stat.size
+            entry[1] += stat.count
+            entry[2].update((f.filename, f.lineno) for f in frames[:-1] if not f.filename.startswith(_OWN))
         sites = []
-        for stat in snap.statistics("lineno"):
-            if stat.size < self.min_bytes:
-                break  # sorted by size, largest first
-            frame = stat.traceback[0]
-            name = frame.filename
+        for (name, line), (size, count, callers) in sorted(agg.items(), key=lambda kv: -kv[1][0]):
+            if size < self.min_bytes:
+                break
             if name.startswith(_OWN) or (self.include and not any(fnmatch.fnmatch(name, g) for g in self.include)):
                 continue
-            sites.append((name, frame.lineno, stat.size, stat.count))
+            sites.append((name, line, size, count, sorted(callers)) if callers else (name, line, size, count))
         with self.lock:
             write_sample(self.out, t, sites)
             self.out.flush()
@@ -76,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leakspot-collector")
     p.add_argument("--out", required=True)
     p.add_argument("--interval", type=float, default=0.1)
-    p.add_argument("--frames", type=int, default=1)
+    p.add_argument("--frames", type=int, default=4)
     p.add_argument("--include", action="append", default=[])
     p.add_argument("--min-bytes", type=int, default=1024)
     opts = p.parse_args(argv[:split])
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(opts.out, "w", encoding="utf-8") as out:
         write_header(out, {"tool": "tracemalloc", "command": target, "interval_s": opts.interval,
                            "frames": opts.frames, "min_bytes": opts.min_bytes, "started": time.time()})
-        recorder = Recorder(out, opts.interval, opts.include, opts.min_bytes)
+        recorder = Recorder(out, opts.interval, opts.include, opts.min_bytes, opts.frames)
         tracemalloc.start(opts.frames)
         thread = threading.Thread(target=recorder.run, name="leakspot-trace", daemon=True)
         code = 0

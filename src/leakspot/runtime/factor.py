@@ -57,6 +57,7 @@ class SiteResult:
         first_bytes, last_bytes, peak_bytes: live bytes at the first and last sample, and at most.
         coefficients: ``(a, b, c)`` of the fit on the normalised (trimmed) series.
         samples: number of samples.
+        callers: the (file, line) frames of the stacks that allocated here, when recorded.
     """
 
     file: str
@@ -73,6 +74,7 @@ class SiteResult:
     peak_bytes: int
     coefficients: tuple[float, float, float]
     samples: int
+    callers: tuple[Site, ...] = ()
 
     def as_json(self) -> dict:
         """The documented JSON object of ``leakspot trace analyze --format json``."""
@@ -175,7 +177,8 @@ def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096
             file=file, line=line, function=functions(file, line) if functions else "", klass=klass,
             growing=growing, leaked_bytes=max(0, leaked) if klass != "constant" else 0, rate_bytes_per_s=rate,
             p_value=p, confidence=1 - p, first_bytes=int(v[0]), last_bytes=int(v[-1]),
-            peak_bytes=int(v.max()), coefficients=coef, samples=len(v)))
+            peak_bytes=int(v.max()), coefficients=coef, samples=len(v),
+            callers=tuple(sorted(trace.callers.get((file, line), ())))))
     out.sort(key=lambda r: (not r.growing, -r.leaked_bytes, r.file, r.line))
     return out
 

@@ -5,9 +5,10 @@ Format (version 1), JSON Lines, UTF-8:
 - line 1, the header: ``{"format": "leakspot-trace", "version": 1, "tool": "tracemalloc",
   "command": [...], "interval_s": 0.05, "frames": 1, "started": <Unix time, seconds>}``;
 - then one line per sample, in time order: ``{"t": <seconds since the start>, "sites":
-  [[file, line, bytes, blocks], ...]}``: every allocation site (the file and 1-based line of
-  the allocating frame) holding at least the recorder's ``min_bytes`` of live memory then;
-  a site missing from a sample holds less (counted as 0);
+  [[file, line, bytes, blocks, callers?], ...]}``: every allocation site (the file and 1-based
+  line of the allocating frame) holding at least the recorder's ``min_bytes`` of live memory
+  then, with, optionally, ``callers``: the ``[file, line]`` frames of the stacks that allocated
+  it; a site missing from a sample holds less (counted as 0);
 - optionally, last, ``{"end": <seconds since the start>, "exit_code": <int>}``.
 
 A file that is not such a trace, or is cut short inside a line, is a :class:`TraceError` that
@@ -43,12 +44,14 @@ class Trace:
         header: the header object (command, interval, frames, tool...).
         times: sample times, seconds since the start, increasing.
         series: per site, its live bytes at each sample time (same length as ``times``).
+        callers: per site, the caller frames seen in its allocation stacks.
         exit_code: the program's exit status, when the trace recorded it.
     """
 
     header: dict
     times: list[float] = field(default_factory=list)
     series: dict[Site, list[int]] = field(default_factory=dict)
+    callers: dict[Site, set[Site]] = field(default_factory=dict)
     exit_code: int | None = None
 
 
@@ -57,8 +60,8 @@ def write_header(out, header: dict) -> None:
     out.write(json.dumps({"format": FORMAT, "version": VERSION, **header}) + "\n")
 
 
-def write_sample(out, t: float, sites: list[tuple[str, int, int, int]]) -> None:
-    """Write one sample: time in seconds, then (file, line, bytes, blocks) per site."""
+def write_sample(out, t: float, sites: list[tuple]) -> None:
+    """Write one sample: time in seconds, then (file, line, bytes, blocks[, callers]) per site."""
     out.write(json.dumps({"t": round(t, 6), "sites": [list(s) for s in sites]}) + "\n")
 
 
@@ -78,6 +81,7 @@ def read_trace(path: Path | str) -> Trace:
     data = Path(path).read_bytes()
     trace: Trace | None = None
     samples: list[tuple[float, dict[Site, int]]] = []
+    callers: dict[Site, set[Site]] = {}
     offset = 0
     for raw in data.splitlines(keepends=True):
         line_offset, offset = offset, offset + len(raw)
@@ -100,7 +104,11 @@ def read_trace(path: Path | str) -> Trace:
             continue
         try:
             t = float(obj["t"])
-            sites = {(str(f), int(ln)): int(b) for f, ln, b, *_ in obj["sites"]}
+            sites = {}
+            for f, ln, b, *rest in obj["sites"]:
+                sites[(str(f), int(ln))] = int(b)
+                if len(rest) > 1:
+                    callers.setdefault((str(f), int(ln)), set()).update((str(cf), int(cl)) for cf, cl in rest[1])
         except (KeyError, TypeError, ValueError):
             raise TraceError(path, line_offset, "a sample needs \"t\" and \"sites\": [[file, line, bytes, blocks]]") from None
         if samples and t < samples[-1][0]:
@@ -111,4 +119,5 @@ def read_trace(path: Path | str) -> Trace:
     trace.times = [t for t, _ in samples]
     every = {s for _, sites in samples for s in sites}
     trace.series = {s: [sites.get(s, 0) for _, sites in samples] for s in sorted(every)}
+    trace.callers = callers
     return trace
