@@ -21,7 +21,7 @@ from leakspot.registry import load_rules, rules_dir, select_rules
 def test_documents_and_checks_pair_one_to_one() -> None:
     load_python()
     load_c()
-    from leakspot.evidence import RUNTIME_RULES
+    from leakspot.runtime.matcher import RUNTIME_RULES
     from leakspot.suppression import META_RULES
 
     implemented = set(PYTHON_CHECKS) | set(C_CHECKS) | META_RULES | RUNTIME_RULES

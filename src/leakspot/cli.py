@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args)
     if args.command == "trace":
-        from leakspot.runtime_cli import trace_main
+        from leakspot.runtime.cli import trace_main
 
         return trace_main(args)
     if args.command == "lsp":
@@ -188,7 +188,7 @@ def _check(args) -> int:
             print(f"leakspot: --diff {args.diff}: {exc}", file=sys.stderr)
             return EXIT_ERROR
     if args.evidence:
-        from leakspot.evidence import attach_evidence
+        from leakspot.runtime.matcher import attach_evidence
 
         try:
             from leakspot.runtime.trace import TraceError

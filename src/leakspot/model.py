@@ -81,7 +81,7 @@ class Finding:
     key: str = ""  # rule-specific subject for the project phase (a container's name)
     suppression: str | None = None  # the justification, when suppressed
     suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
-    #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.evidence`): verdict, class,
+    #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.runtime.matcher`): verdict, class,
     #: leaked bytes, rate, p-value, confidence, site, trace; None when no trace was given
     evidence: dict | None = None
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from leakspot import __version__
-from leakspot.evidence import RANK
+from leakspot.runtime.matcher import RANK
 from leakspot.engine import RunResult
 from leakspot.model import Location, Notification
 from leakspot.registry import Rule, load_rules

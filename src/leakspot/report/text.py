@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leakspot.engine import RunResult
-from leakspot.evidence import describe
+from leakspot.runtime.matcher import describe
 from leakspot.model import Finding
 
 

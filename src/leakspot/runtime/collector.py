@@ -11,8 +11,10 @@ snapshot is taken when the program ends, also by an exception or ``sys.exit``. `
 keeps only sites whose file matches one of the glob patterns. The program's exit status is
 the collector's. Format: :mod:`leakspot.runtime.trace`.
 
-``leakspot trace record`` runs this module in a child interpreter, so the recorder's own
-imports stay out of the program's process until it starts.
+``leakspot trace record`` runs this file as a script in the interpreter the user names (their
+environment, not leakspot's): it imports nothing but the standard library, and takes its own
+directory off ``sys.path`` so that the program sees the path ``python PROGRAM.py`` would give
+it. The writers of the trace format (:mod:`leakspot.runtime.trace`) live here for that reason.
 """
 
 from __future__ import annotations
@@ -26,7 +28,24 @@ import threading
 import time
 import tracemalloc
 
-from leakspot.runtime.trace import write_end, write_header, write_sample
+import json
+
+FORMAT, VERSION = "leakspot-trace", 1
+
+
+def write_header(out, header: dict) -> None:
+    """Write the trace's header line (``format`` and ``version`` are filled in)."""
+    out.write(json.dumps({"format": FORMAT, "version": VERSION, **header}) + "\n")
+
+
+def write_sample(out, t: float, sites: list[tuple]) -> None:
+    """Write one sample: time in seconds, then (file, line, bytes, blocks[, callers]) per site."""
+    out.write(json.dumps({"t": round(t, 6), "sites": [list(s) for s in sites]}) + "\n")
+
+
+def write_end(out, t: float, exit_code: int) -> None:
+    """Write the closing line: when the program ended and its exit status."""
+    out.write(json.dumps({"end": round(t, 6), "exit_code": exit_code}) + "\n")
 
 _OWN = (os.path.dirname(os.path.abspath(__file__)), "<frozen ", tracemalloc.__file__, threading.__file__)
 
@@ -104,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         thread = threading.Thread(target=recorder.run, name="leakspot-trace", daemon=True)
         code = 0
         sys.argv = [module or target[0], *program_args]
-        if not module:
-            sys.path.insert(0, os.path.dirname(os.path.abspath(target[0])))
+        if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+            del sys.path[0]  # run as a script: our directory is not the program's
+        sys.path.insert(0, os.path.dirname(os.path.abspath(target[0])) if not module else os.getcwd())
         thread.start()
         try:
             if module:

@@ -21,8 +21,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FORMAT = "leakspot-trace"
-VERSION = 1
+from leakspot.runtime.collector import FORMAT, VERSION, write_end, write_header, write_sample  # noqa: F401
 
 
 class TraceError(Exception):
@@ -53,21 +52,6 @@ class Trace:
     series: dict[Site, list[int]] = field(default_factory=dict)
     callers: dict[Site, set[Site]] = field(default_factory=dict)
     exit_code: int | None = None
-
-
-def write_header(out, header: dict) -> None:
-    """Write the header line (``format`` and ``version`` are filled in)."""
-    out.write(json.dumps({"format": FORMAT, "version": VERSION, **header}) + "\n")
-
-
-def write_sample(out, t: float, sites: list[tuple]) -> None:
-    """Write one sample: time in seconds, then (file, line, bytes, blocks[, callers]) per site."""
-    out.write(json.dumps({"t": round(t, 6), "sites": [list(s) for s in sites]}) + "\n")
-
-
-def write_end(out, t: float, exit_code: int) -> None:
-    """Write the closing line: when the program ended and its exit status."""
-    out.write(json.dumps({"end": round(t, 6), "exit_code": exit_code}) + "\n")
 
 
 def read_trace(path: Path | str) -> Trace:

@@ -36,15 +36,13 @@ def _record(args) -> int:
     if target[0] != "-m" and not Path(target[0]).is_file():
         print(f"leakspot: no such program: {target[0]}", file=sys.stderr)
         return EXIT_ERROR
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = package_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    collector = [python, "-m", "leakspot.runtime.collector", "--out", str(args.output),
+    # the collector is a standalone script: the program runs in its own interpreter and paths
+    collector = [python, str(Path(__file__).resolve().parent / "collector.py"), "--out", str(args.output),
                  "--interval", str(args.interval), "--frames", str(args.frames), "--min-bytes", str(args.min_bytes)]
     for glob in args.include:
         collector += ["--include", glob]
     try:
-        done = subprocess.run([*collector, "--", *target], env=env)
+        done = subprocess.run([*collector, "--", *target])
     except OSError as exc:
         print(f"leakspot: cannot run {python}: {exc}", file=sys.stderr)
         return EXIT_ERROR
