@@ -93,7 +93,7 @@ def _trend_p(times: np.ndarray, values: np.ndarray) -> float:
     n = len(values)
     if n < 6:
         return 1.0
-    k = min(10, n // 3)
+    k = min(10, n // 2)  # blocks of two samples at least: short traces keep some power
     blocks = np.array_split(values, k)
     minima = np.array([b.min() for b in blocks], dtype=float)
     if np.all(minima == minima[0]):
