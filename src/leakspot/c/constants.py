@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from leakspot.c.parse import Node, declarator_name, function_name, operator_of, text, unwrap
+from leakspot.c.parse import Node, function_name, operator_of, text, unwrap
 
 #: The top-level nodes that may contain file-scope definitions.
 _CONTAINERS = frozenset({

@@ -889,91 +889,91 @@ class Analysis:
         self.interior = _interior_pointers(into) if into and self.cfg is not None else frozenset()
         # `return` from `main` ends the process: what is still held then is not lost memory
         self.ends_process = function_name(fn) == "main"
-        # flag variables (`need_free = 1; ... if (need_free) free(p);`): locals tested for truth
-        # in a condition; a constant assigned to one is remembered as a fact on that path
         self.flags: frozenset[str] = frozenset()
-        if self.cfg is not None:
-            flags = set()
-            for node in self.cfg.nodes:
-                if node.kind == "cond" and node.ts is not None:
-                    test = unwrap(node.ts)
-                    if test is not None and test.type == "unary_expression" and operator_of(test) == "!":
-                        test = unwrap(test.child_by_field_name("argument"))
-                    if test is not None and test.type == "identifier" and text(test) in self.locals:
-                        flags.add(text(test))
-            self.flags = frozenset(flags)
         #: globals this function assigns fresh resources to (their overwrite is a leak)
         self.global_targets: frozenset[str] = frozenset()
+        self.copy_at: dict[int, tuple[str, str]] = {}
+        self.cmp_at: dict[int, tuple[str, str, bool]] = {}
+        self.counters: frozenset[str] = frozenset()
+        self.counter_at: dict[int, tuple[str, str, bool]] = {}
+        self.repeated: dict[str, frozenset[str]] = {}
         if self.cfg is not None:
             self.aggregates = self.arrays | _struct_values(fn, self.locals)
             if not params_as_sites:
                 self.global_targets = _global_targets(self.sites, self.locals)
-        # copies between locals (`fd = sfd`) and comparisons with constants made more than once
-        # (`fd == -1`): their facts follow the copies (see _Eval.refine)
-        self.copy_at: dict[int, tuple[str, str]] = {}
-        self.cmp_at: dict[int, tuple[str, str, bool]] = {}
-        if self.cfg is not None:
-            env = module.env if module is not None else EMPTY
-            null_tested: set[str] = set()
-            for node in self.cfg.nodes:
-                if node.ts is None:
-                    continue
-                if node.kind == "cond":
-                    cmp = _comparison(node.ts, self.locals, env)
-                    if cmp is not None:
-                        self.cmp_at[node.ts.id] = cmp
-                    elif node.ts.type == "binary_expression" and operator_of(node.ts) in ("==", "!="):
-                        left, right = node.ts.child_by_field_name("left"), node.ts.child_by_field_name("right")
-                        other = unwrap(right if _is_null(left) else left if _is_null(right) else None)
-                        if other is not None and other.type == "identifier":
-                            null_tested.add(text(other))
-                elif node.kind in ("stmt", "decl"):
-                    copy = _copy(node.ts, self.locals)
-                    if copy is not None:
-                        self.copy_at[node.id] = copy
-            # only what can decide a later condition: a comparison made twice on one variable or
-            # on two that a copy joins, and copies of variables that some condition tests
-            group = {}
-            for x, y in self.copy_at.values():
-                gx, gy = group.get(x, x), group.get(y, y)
-                for name, g in list(group.items()):
-                    if g == gy:
-                        group[name] = gx
-                group[x] = group[y] = gx
-            counts: dict[tuple[str, str], int] = {}
-            for var, key, _ in self.cmp_at.values():
-                counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
-            self.cmp_at = {k: v for k, v in self.cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
-            tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
-            self.copy_at = {k: v for k, v in self.copy_at.items() if tested & set(v)}
-        # `i == slot` with `i` a loop counter (incremented) and `slot` not: true once per loop
-        self.counters: frozenset[str] = frozenset()
-        self.counter_at: dict[int, tuple[str, str, bool]] = {}
-        if self.cfg is not None:
-            counters = set()
-            for node in self.cfg.nodes:
-                if node.kind == "stmt" and node.ts is not None and node.ts.type == "update_expression":
-                    arg = unwrap(node.ts.child_by_field_name("argument"))
-                    if arg is not None and arg.type == "identifier":
-                        counters.add(text(arg))
-            if counters:
-                for node in self.cfg.nodes:
-                    if node.kind == "cond" and node.ts is not None:
-                        test = _counter_test(node.ts, self.locals, counters)
-                        if test is not None:
-                            self.counter_at[node.ts.id] = test
-            self.counters = frozenset(counters) if self.counter_at else frozenset()
+            self._condition_tables(module.env if module is not None else EMPTY)
         self.related = bool(self.copy_at or self.cmp_at or self.counter_at)
-        # side-effect-free conditions that appear more than once: {"?" + text: identifiers in it}
-        self.repeated: dict[str, frozenset[str]] = {}
-        if self.cfg is not None:
-            seen: dict[str, int] = {}
-            for node in self.cfg.nodes:
-                if node.kind == "cond" and node.ts is not None and _pure(node.ts):
-                    seen[text(node.ts)] = seen.get(text(node.ts), 0) + 1
-            for node in self.cfg.nodes:
-                if node.kind == "cond" and node.ts is not None and seen.get(text(node.ts), 0) > 1:
-                    self.repeated["?" + text(node.ts)] = _identifiers(node.ts)
+
+    def _condition_tables(self, env: Env) -> None:
+        """What the conditions of the CFG let a path learn, from one pass over its nodes:
+
+        - ``flags``: locals tested for truth (``need_free = 1; ... if (need_free) free(p);``);
+          a constant assigned to one is remembered as a fact on that path;
+        - ``cmp_at`` and ``copy_at``: comparisons with constants made twice on one variable or
+          on two that a copy joins (``fd = sfd; if (fd == -1) ...; if (sfd == -1) ...``), and
+          the copies between locals of variables that some condition tests;
+        - ``counter_at``: ``i == slot`` with ``i`` a loop counter (incremented) and ``slot``
+          not, true once per loop;
+        - ``repeated``: side-effect-free conditions that appear more than once, ``{"?" + text:
+          identifiers in it}``.
+        """
+        conds = [n for n in self.cfg.nodes if n.kind == "cond" and n.ts is not None]
+        stmts = [n for n in self.cfg.nodes if n.kind in ("stmt", "decl") and n.ts is not None]
+        flags, null_tested, counters = set(), set(), set()
+        cmp_at: dict[int, tuple[str, str, bool]] = {}
+        texts: dict[int, str] = {}
+        for node in conds:
+            test = unwrap(node.ts)
+            if test is not None and test.type == "unary_expression" and operator_of(test) == "!":
+                test = unwrap(test.child_by_field_name("argument"))
+            if test is not None and test.type == "identifier" and text(test) in self.locals:
+                flags.add(text(test))
+            cmp = _comparison(node.ts, self.locals, env)
+            if cmp is not None:
+                cmp_at[node.ts.id] = cmp
+            elif node.ts.type == "binary_expression" and operator_of(node.ts) in ("==", "!="):
+                left, right = node.ts.child_by_field_name("left"), node.ts.child_by_field_name("right")
+                other = unwrap(right if _is_null(left) else left if _is_null(right) else None)
+                if other is not None and other.type == "identifier":
+                    null_tested.add(text(other))
+            if _pure(node.ts):
+                texts[node.id] = text(node.ts)
+        copy_at: dict[int, tuple[str, str]] = {}
+        for node in stmts:
+            copy = _copy(node.ts, self.locals)
+            if copy is not None:
+                copy_at[node.id] = copy
+            if node.ts.type == "update_expression":
+                arg = unwrap(node.ts.child_by_field_name("argument"))
+                if arg is not None and arg.type == "identifier":
+                    counters.add(text(arg))
+        self.flags = frozenset(flags)
+        # variables joined by copies are one group (networkx: connected components)
+        group: dict[str, str] = {}
+        if copy_at:
+            import networkx as nx
+
+            for component in nx.connected_components(nx.Graph(list(copy_at.values()))):
+                first = min(component)
+                group.update((name, first) for name in component)
+        counts: dict[tuple[str, str], int] = {}
+        for var, key, _ in cmp_at.values():
+            counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
+        self.cmp_at = {k: v for k, v in cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
+        tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
+        self.copy_at = {k: v for k, v in copy_at.items() if tested & set(v)}
+        if counters:
+            for node in conds:
+                test = _counter_test(node.ts, self.locals, counters)
+                if test is not None:
+                    self.counter_at[node.ts.id] = test
+            self.counters = frozenset(counters) if self.counter_at else frozenset()
+        seen: dict[str, int] = {}
+        for t in texts.values():
+            seen[t] = seen.get(t, 0) + 1
+        for node in conds:
+            if seen.get(texts.get(node.id, ""), 0) > 1:
+                self.repeated["?" + texts[node.id]] = _identifiers(node.ts)
 
     def member_path(self, n: Node | None) -> str | None:
         """``s.buf``, ``arr[2]``, ``s.in.p`` on a local struct or array (:attr:`aggregates`),

@@ -220,8 +220,3 @@ def _parsed(file: str):
         except (OSError, SyntaxError, ValueError):
             _PARSED[file] = None
     return _PARSED[file]
-
-
-def site_key(result: SiteResult) -> Site:
-    """The ``(file, line)`` of a result."""
-    return (result.file, result.line)

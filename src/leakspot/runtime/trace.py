@@ -21,7 +21,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakspot.runtime.collector import FORMAT, VERSION, write_end, write_header, write_sample  # noqa: F401
+from leakspot.runtime.collector import FORMAT, VERSION, write_end, write_header, write_sample
+
+__all__ = ["FORMAT", "VERSION", "Site", "Trace", "TraceError", "read_trace", "write_end", "write_header",
+           "write_sample"]
 
 
 class TraceError(Exception):

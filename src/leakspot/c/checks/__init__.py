@@ -78,12 +78,13 @@ def run_c_checks(
     noreturn: frozenset[str] = frozenset()
     project: CProject | None = settings.c_project  # type: ignore[assignment]
     lends, lends_key = file_lends(tree.root_node, display, fams, project) if fams else ({}, None)
+    defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
     if fams:
         # wrappers of the whole run (the engine's pre-pass), and this file's own: all of them
         # when the file is checked alone (an editor, a hook on one file), else its `static`
         # ones (a name that is `static` in several files has no project-wide summary)
-        own_statics = {function_name(fn) for fn in functions(tree.root_node) if is_static(fn)
-                       and function_name(fn) in project.ambiguous} if (project is not None and project.ambiguous) else set()
+        own_statics = {name for name, fn in defined if is_static(fn) and name in project.ambiguous} if (
+            project is not None and project.ambiguous) else set()
         if project is None or own_statics:
             own = project_summaries([tree], fams, lends)
         if project is None:
@@ -102,7 +103,6 @@ def run_c_checks(
         return findings, []
     skipped: list[str] = []
     gave_up: list[str] = []
-    defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
     env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
     module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends, lends_key)
     for name, fn in defined:
