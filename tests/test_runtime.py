@@ -7,7 +7,9 @@ the program's own allocation site, and that nothing else in the run is said to g
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,13 +38,34 @@ def _record(name: str, tmp_path: Path) -> Path:
     return out
 
 
+def _capture(fmt: str, name: str, tmp_path: Path) -> Path:
+    """The program's trace in ``fmt``: leakspot's own, a memray capture, or a directory of
+    tracemalloc snapshot dumps."""
+    program = str(PROGRAMS / f"{name}.py")
+    if fmt == "leakspot":
+        return _record(name, tmp_path)
+    if fmt == "memray":
+        out = tmp_path / f"{name}.memray.bin"
+        subprocess.run([sys.executable, "-m", "memray", "run", "--trace-python-allocators", "-q", "-o", str(out),
+                        program], check=True, capture_output=True, cwd=tmp_path)
+        return out
+    out = tmp_path / f"{name}-dumps"
+    subprocess.run([sys.executable, str(PROGRAMS / "snapshot_dumper.py"), str(out), "0.03", program], check=True,
+                   capture_output=True, cwd=tmp_path)
+    return out
+
+
+FORMATS = ["leakspot", "tracemalloc"] + (["memray"] if importlib.util.find_spec("memray") else [])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", sorted(TRUTH))
-def test_ground_truth_program_is_classified(name: str, tmp_path: Path) -> None:
-    trace = _record(name, tmp_path)
+def test_ground_truth_program_is_classified(name: str, fmt: str, tmp_path: Path) -> None:
+    trace = _capture(fmt, name, tmp_path)
     r = run("trace", "analyze", str(trace), "--format", "json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["version"] == 1 and doc["samples"] >= 12
+    assert doc["version"] == 1 and doc["samples"] >= 12 and doc["format"] == fmt and doc["kind"] == "series"
     own = [s for s in doc["sites"] if s["file"].endswith(f"{name}.py")]
     klass, grows = TRUTH[name]
     if klass == "constant" and not own:

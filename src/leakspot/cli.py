@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--verbose", "-v", action="store_true",
                    help="list every warning (e.g. functions tree-sitter could not parse), not a count")
     c.add_argument("--evidence", action="append", type=Path, default=[], metavar="TRACE",
-                   help="a trace from `leakspot trace record`: mark each finding confirmed, refuted or "
-                        "not exercised, and report growth no finding explains (repeatable; the runtime extra)")
+                   help="a trace (any format `leakspot trace analyze` reads): mark each finding confirmed, "
+                        "refuted or not exercised, and report growth no finding explains (repeatable; the "
+                        "runtime extra)")
     c.add_argument("--root", type=Path, default=None,
                    help="directory that reported paths are relative to (default: current directory)")
 
@@ -71,7 +72,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="leave out sites holding less than this at a snapshot (default 1024)")
     rec.add_argument("program", nargs=argparse.REMAINDER, help="-- python PROGRAM.py ARGS")
     an = tsub.add_parser("analyze", help="the leak factor and trend test of every allocation site of a trace")
-    an.add_argument("trace", type=Path, help="a trace written by `leakspot trace record`")
+    an.add_argument("trace", type=Path, nargs="+",
+                    help="a trace: leakspot's, tracemalloc snapshot dumps (files or a directory: one trace), "
+                         "a memray capture, valgrind massif or memcheck XML, heaptrack, a LeakSanitizer report "
+                         "(the format is read from the file)")
     an.add_argument("--format", choices=("text", "json"), default="text")
     an.add_argument("--confidence", type=float, default=0.99,
                     help="confidence a site's growth needs to count (default 0.99)")

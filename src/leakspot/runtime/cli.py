@@ -54,36 +54,63 @@ def _record(args) -> int:
 def _analyze(args) -> int:
     try:
         from leakspot.runtime.factor import analyze, site_function
-        from leakspot.runtime.trace import TraceError, read_trace
+        from leakspot.runtime.readers import load_many
+        from leakspot.runtime.trace import TraceError
     except ImportError as exc:
         print(f"leakspot: trace analysis needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
         return EXIT_ERROR
     try:
-        trace = read_trace(args.trace)
+        traces = load_many(args.trace)
     except TraceError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except OSError as exc:
-        print(f"leakspot: cannot read {args.trace}: {exc.strerror or exc}", file=sys.stderr)
+    except ImportError as exc:
+        print(f"leakspot: {exc}: pip install 'leakspot[runtime]'", file=sys.stderr)
         return EXIT_ERROR
-    results = analyze(trace, confidence=args.confidence, min_growth=args.min_growth, functions=site_function)
+    except OSError as exc:
+        print(f"leakspot: cannot read {exc.filename or args.trace[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    docs = []
+    for name, trace in traces:
+        results = analyze(trace, confidence=args.confidence, min_growth=args.min_growth, functions=site_function)
+        docs.append((name, trace, results))
     if args.format == "json":
-        doc = {"version": 1, "trace": str(args.trace), "confidence": args.confidence,
-               "duration_s": trace.times[-1] - trace.times[0] if len(trace.times) > 1 else 0.0,
-               "samples": len(trace.times), "sites": [r.as_json() for r in results]}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        out = [_json_doc(name, trace, results, args.confidence) for name, trace, results in docs]
+        sys.stdout.write(json.dumps(out[0] if len(out) == 1 else out, indent=2) + "\n")
         return EXIT_OK
+    for k, (name, trace, results) in enumerate(docs):
+        if len(docs) > 1:
+            print(("\n" if k else "") + f"== {name} ({trace.format})")
+        _table(trace, results, args)
+    return EXIT_OK
+
+
+def _json_doc(name: str, trace, results, confidence: float) -> dict:
+    """The documented JSON object of one trace (docs/runtime.md)."""
+    exit_time = trace.losses is not None
+    return {"version": 1, "trace": name, "format": trace.format, "kind": "exit" if exit_time else "series",
+            "confidence": confidence,
+            "duration_s": trace.times[-1] - trace.times[0] if len(trace.times) > 1 else 0.0,
+            "samples": len(trace.times), "sites": [r.as_json() for r in results]}
+
+
+def _table(trace, results, args) -> None:
+    exit_time = trace.losses is not None
     shown = [r for r in results if args.all or r.klass != "constant"]
-    print(f"{'site':48} {'function':24} {'class':12} {'leaked':>10} {'rate B/s':>10} {'p-value':>9}  verdict")
+    print(f"{'site':48} {'function':24} {'class':13} {'leaked':>10} {'rate B/s':>10} {'p-value':>9}  verdict")
     for r in shown:
         site = f"{_short(r.file)}:{r.line}"
-        verdict = "GROWS" if r.growing else "-"
-        print(f"{site[-48:]:48} {r.function[-24:]:24} {r.klass:12} {r.leaked_bytes:>10} "
-              f"{r.rate_bytes_per_s:>10.0f} {r.p_value:>9.2g}  {verdict}")
+        verdict = ("LOST" if exit_time else "GROWS") if r.growing else "-"
+        p = "-" if r.p_value is None else f"{r.p_value:.2g}"
+        rate = "-" if exit_time else f"{r.rate_bytes_per_s:.0f}"
+        print(f"{site[-48:]:48} {r.function[-24:]:24} {r.klass:13} {r.leaked_bytes:>10} "
+              f"{rate:>10} {p:>9}  {verdict}")
     growing = sum(r.growing for r in results)
+    if exit_time:
+        print(f"{len(results)} loss records' sites, {growing} definitely lost at exit ({trace.format})")
+        return
     print(f"{len(results)} sites, {growing} growing at {args.confidence:.0%} confidence"
           f"{'' if args.all else f', {len(results) - len(shown)} constant not shown (--all)'}")
-    return EXIT_OK
 
 
 def _short(path: str) -> str:

@@ -52,12 +52,14 @@ class SiteResult:
         growing: the verdict (see the module docstring).
         leaked_bytes: the fitted rise over the run, in bytes.
         rate_bytes_per_s: Theil-Sen slope, bytes per second.
-        p_value: Mann-Kendall one-sided p-value, Benjamini-Hochberg adjusted over the trace's sites.
-        confidence: ``1 - p_value``.
+        p_value: Mann-Kendall one-sided p-value, Benjamini-Hochberg adjusted over the trace's
+            sites; ``None`` for an exit-time loss record, which is a fact, not a trend.
+        confidence: ``1 - p_value`` (1 for a loss record).
         first_bytes, last_bytes, peak_bytes: live bytes at the first and last sample, and at most.
         coefficients: ``(a, b, c)`` of the fit on the normalised (trimmed) series.
         samples: number of samples.
         callers: the (file, line) frames of the stacks that allocated here, when recorded.
+        blocks: the blocks of an exit-time loss record (``None`` for a series).
     """
 
     file: str
@@ -67,7 +69,7 @@ class SiteResult:
     growing: bool
     leaked_bytes: int
     rate_bytes_per_s: float
-    p_value: float
+    p_value: float | None
     confidence: float
     first_bytes: int
     last_bytes: int
@@ -75,6 +77,7 @@ class SiteResult:
     coefficients: tuple[float, float, float]
     samples: int
     callers: tuple[Site, ...] = ()
+    blocks: int | None = None
 
     def as_json(self) -> dict:
         """The documented JSON object of ``leakspot trace analyze --format json``."""
@@ -85,6 +88,7 @@ class SiteResult:
             "confidence": round(self.confidence, 6), "first_bytes": self.first_bytes,
             "last_bytes": self.last_bytes, "peak_bytes": self.peak_bytes, "samples": self.samples,
             "coefficients": [round(c, 6) for c in self.coefficients],
+            **({"blocks": self.blocks} if self.blocks is not None else {}),
         }
 
 
@@ -148,7 +152,16 @@ def classify(times: list[float], values: list[int], min_growth: int = 4096) -> t
 def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096,
             functions=None) -> list[SiteResult]:
     """The :class:`SiteResult` of every site of ``trace``, growing ones first, then by leaked
-    bytes. ``functions``: a callable ``(file, line) -> function name`` (default: none)."""
+    bytes. ``functions``: a callable ``(file, line) -> function name`` (default: none), asked
+    when the trace itself does not name the site's function.
+
+    An exit-time report (``trace.losses``, from memcheck or LeakSanitizer) has no series: each
+    site's class is its kind of loss (``definite-loss``, ``indirect-loss``, ``possible-loss``,
+    ``reachable``), it grows when the loss is definite, its leaked bytes are the record's, and
+    it has no rate nor p-value (``p_value`` ``None``, confidence 1).
+    """
+    if trace.losses is not None:
+        return _exit_time(trace, functions)
     times = np.asarray(trace.times, dtype=float)
     rows = []
     for (file, line), values in trace.series.items():
@@ -168,17 +181,51 @@ def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096
     alpha = 1 - confidence
     for file, line, klass, coef, leaked, rate, p, v, _, raw in rows:
         significant = p < alpha
-        # a filling cache rose for real (unadjusted p < 0.05) and then flattened; anything else
-        # without a significant trend is constant
-        if not significant and not (klass == "logarithmic" and raw < 0.05):
+        # a filling cache rose for real (unadjusted p < 0.05) and then held what it filled: the
+        # least live bytes of the second half are over half the range. Churn and saw-tooth
+        # return to their floor, so anything else without a significant trend is constant
+        held = len(v) > 1 and v[len(v) // 2:].min() - v.min() >= 0.5 * (v.max() - v.min())
+        if not significant and not (klass == "logarithmic" and raw < 0.05 and held):
             klass = "constant"
         growing = significant and klass in ("linear", "exponential")
         out.append(SiteResult(
-            file=file, line=line, function=functions(file, line) if functions else "", klass=klass,
+            file=file, line=line, function=_function(trace, functions, file, line), klass=klass,
             growing=growing, leaked_bytes=max(0, leaked) if klass != "constant" else 0, rate_bytes_per_s=rate,
             p_value=p, confidence=1 - p, first_bytes=int(v[0]), last_bytes=int(v[-1]),
             peak_bytes=int(v.max()), coefficients=coef, samples=len(v),
             callers=tuple(sorted(trace.callers.get((file, line), ())))))
+    out.sort(key=lambda r: (not r.growing, -r.leaked_bytes, r.file, r.line))
+    return out
+
+
+#: the class of an exit-time loss record, per kind of loss
+EXIT_CLASSES = {"definite": "definite-loss", "indirect": "indirect-loss", "possible": "possible-loss",
+                "reachable": "reachable"}
+
+
+def _function(trace: Trace, functions, file: str, line: int) -> str:
+    name = trace.functions.get((file, line))
+    if name:
+        return name
+    return functions(file, line) if functions and file.endswith((".py", ".pyw")) else ""
+
+
+def _exit_time(trace: Trace, functions) -> list[SiteResult]:
+    merged: dict[tuple, list] = {}
+    for loss in trace.losses or []:
+        key = (loss.site, loss.kind)
+        row = merged.setdefault(key, [0, 0, set()])
+        row[0] += loss.bytes
+        row[1] += loss.blocks
+        row[2].update(loss.stack)
+    out = []
+    for ((file, line), kind), (nbytes, blocks, stack) in merged.items():
+        out.append(SiteResult(
+            file=file, line=line, function=_function(trace, functions, file, line),
+            klass=EXIT_CLASSES.get(kind, kind), growing=kind == "definite", leaked_bytes=nbytes,
+            rate_bytes_per_s=0.0, p_value=None, confidence=1.0, first_bytes=0, last_bytes=nbytes,
+            peak_bytes=nbytes, coefficients=(0.0, 0.0, 0.0), samples=0, callers=tuple(sorted(stack)),
+            blocks=blocks))
     out.sort(key=lambda r: (not r.growing, -r.leaked_bytes, r.file, r.line))
     return out
 

@@ -38,9 +38,12 @@ def _lines(f: Finding) -> set[int]:
 
 def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], codes: frozenset[str],
                     confidence: float = 0.99) -> list[Finding]:
-    """Set ``evidence`` on each of ``findings`` (in place) from the ``traces``; return the
-    ``runtime-growth`` findings for growing sites that no finding explains (when LK910 is in
-    ``codes``).
+    """Set ``evidence`` on each of ``findings`` (in place) from the ``traces`` (any format of
+    :mod:`leakspot.runtime.readers`); return the ``runtime-growth`` findings for growing (or, at
+    exit, definitely lost) sites that no finding explains (when LK910 is in ``codes``).
+
+    A frame whose file is a bare relative name (massif prints ``prog.c:12``) matches the
+    findings whose path ends with it.
 
     Raises:
         leakspot.runtime.trace.TraceError: a trace file that cannot be read.
@@ -48,38 +51,47 @@ def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], cod
     """
     from leakspot.registry import find_rule
     from leakspot.runtime.factor import analyze, site_function
-    from leakspot.runtime.trace import read_trace
+    from leakspot.runtime.readers import load_many
 
     root = Path(root).resolve()
     sites = []  # (resolved file, SiteResult, trace name)
-    frames: dict[Path, list] = {}  # resolved file -> (line, SiteResult, trace name) of every frame
-    for path in traces:
-        trace = read_trace(path)
+    frames: dict[Path, list] = {}  # resolved file -> (file, line, function, SiteResult, trace name)
+    relative: dict[tuple[str, ...], list] = {}  # the parts of a bare relative file -> the same
+    for name, trace in load_many(traces):
+        def function_of(file: str, line: int, trace=trace) -> str:
+            return trace.functions.get((file, line)) or (site_function(file, line) if file.endswith(".py") else "")
+
         for r in analyze(trace, confidence=confidence, functions=site_function):
-            try:
-                resolved = Path(r.file).resolve()
-            except (OSError, ValueError):
-                continue
-            sites.append((resolved, r, str(path)))
             for file, line in ((r.file, r.line), *r.callers):
-                try:
-                    frames.setdefault(Path(file).resolve(), []).append((file, line, r, str(path)))
-                except (OSError, ValueError):
-                    continue
+                entry = (file, line, function_of(file, line), r, name)
+                if Path(file).is_absolute():
+                    try:
+                        frames.setdefault(Path(file).resolve(), []).append(entry)
+                    except (OSError, ValueError):
+                        continue
+                elif file and not file.startswith(("./", "../", "??")):
+                    relative.setdefault(Path(file).parts, []).append(entry)
+            if Path(r.file).is_absolute():
+                sites.append((Path(r.file).resolve(), r, name))
+            else:
+                sites.append((root / r.file, r, name))
     explained: set[int] = set()
     for f in findings:
         source = (root / f.location.path).resolve()
-        mine = frames.get(source, [])
+        mine = list(frames.get(source, []))
+        for parts, entries in relative.items():
+            if source.parts[-len(parts):] == parts:
+                mine += entries
         lines = _lines(f)
         # the finding's function, and those of the lines it names (where a container grows)
         names = {f.function.split(".")[-1]} if f.function else set()
         names |= {n.split(".")[-1] for n in (site_function(str(source), ln) for ln in lines) if n}
         seen: set[int] = set()
         matching = []
-        for file, line, r, trace_name in mine:
+        for file, line, function, r, trace_name in mine:
             # the site itself or a frame of its allocation stack on a line the finding names,
             # or in one of its functions
-            if id(r) not in seen and (line in lines or (names and site_function(file, line).split(".")[-1] in names)):
+            if id(r) not in seen and (line in lines or (names and function.split(".")[-1] in names)):
                 seen.add(id(r))
                 matching.append((r, trace_name))
         explained |= {id(r) for r, _ in matching}
@@ -102,9 +114,14 @@ def attach_evidence(findings: list[Finding], root: Path, traces: list[Path], cod
                 rel = resolved.relative_to(root).as_posix()
             except ValueError:
                 continue  # the interpreter's or a library's own allocations
-            message = rule.message.format(
-                bytes=f"{r.leaked_bytes:,}", rate=f"{r.rate_bytes_per_s:,.0f}", klass=r.klass,
-                p=f"{r.p_value:.2g}", trace=Path(name).name)
+            if not (root / rel).is_file():
+                continue
+            if r.p_value is None:
+                what = f"was lost at exit, {r.leaked_bytes:,} bytes in {r.blocks or 0:,} blocks"
+            else:
+                what = (f"grew by {r.leaked_bytes:,} bytes at {r.rate_bytes_per_s:,.0f} B/s ({r.klass}, "
+                        f"p={r.p_value:.2g})")
+            message = rule.message.format(what=what, trace=Path(name).name)
             finding = Finding(code=rule.code, slug=rule.slug, location=Location(rel, Region(r.line, 1, r.line, 1)),
                               message=message, function=r.function, anchor=f"{rel}:{r.line}")
             finding.evidence = _evidence("confirmed", r, name)
@@ -123,6 +140,10 @@ def describe(evidence: dict) -> str:
     verdict = evidence["verdict"]
     if verdict == "not-exercised":
         return "not exercised by the trace"
+    if evidence.get("p_value") is None:  # an exit-time loss record
+        what = (f"{evidence['leaked_bytes']:,} bytes lost at exit ({evidence['class']})" if verdict == "confirmed"
+                else f"{evidence['class']} at exit, not lost")
+        return f"{verdict}: {what} in {Path(evidence['trace']).name}"
     what = (f"{evidence['class']} growth, {evidence['leaked_bytes']:,} bytes at "
             f"{evidence['rate_bytes_per_s']:,.0f} B/s" if verdict == "confirmed" else f"{evidence['class']}, no growth")
     return f"{verdict}: {what} (p={evidence['p_value']:.2g}) in {Path(evidence['trace']).name}"

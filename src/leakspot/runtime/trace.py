@@ -23,7 +23,7 @@ from pathlib import Path
 
 from leakspot.runtime.collector import FORMAT, VERSION, write_end, write_header, write_sample
 
-__all__ = ["FORMAT", "VERSION", "Site", "Trace", "TraceError", "read_trace", "write_end", "write_header",
+__all__ = ["FORMAT", "VERSION", "Loss", "Site", "Trace", "TraceError", "read_trace", "write_end", "write_header",
            "write_sample"]
 
 
@@ -35,7 +35,26 @@ class TraceError(Exception):
         self.path, self.offset, self.reason = str(path), offset, reason
 
 
-Site = tuple[str, int]  # (file, 1-based line)
+Site = tuple[str, int]  # (file, 1-based line; 0 when the frame has no line information)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss record of an exit-time report (valgrind memcheck, LeakSanitizer).
+
+    Attributes:
+        site: the allocation site, the first frame of the stack outside the allocator.
+        kind: ``definite`` (memcheck's "definitely lost", LSan's "direct leak"; memcheck counts
+            the indirect bytes it drags along in it), ``indirect``, ``possible`` or ``reachable``.
+        bytes, blocks: what the record says is lost (bytes; blocks or objects).
+        stack: the frames after the site, callers first to last, as ``(file, line)``.
+    """
+
+    site: Site
+    kind: str
+    bytes: int
+    blocks: int
+    stack: tuple[Site, ...] = ()
 
 
 @dataclass
@@ -48,6 +67,11 @@ class Trace:
         series: per site, its live bytes at each sample time (same length as ``times``).
         callers: per site, the caller frames seen in its allocation stacks.
         exit_code: the program's exit status, when the trace recorded it.
+        functions: the function of a frame, when the trace names it (native traces, memray).
+        losses: the loss records of an exit-time report (memcheck, LSan); ``None`` for a
+            trace of live memory over time.
+        format: the format the trace was read from (``leakspot``, ``massif``, ``heaptrack``,
+            ``memray``, ``tracemalloc``, ``memcheck``, ``lsan``).
     """
 
     header: dict
@@ -55,6 +79,9 @@ class Trace:
     series: dict[Site, list[int]] = field(default_factory=dict)
     callers: dict[Site, set[Site]] = field(default_factory=dict)
     exit_code: int | None = None
+    functions: dict[Site, str] = field(default_factory=dict)
+    losses: list[Loss] | None = None
+    format: str = "leakspot"
 
 
 def read_trace(path: Path | str) -> Trace:
