@@ -82,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--min-growth", type=int, default=4096, metavar="BYTES",
                     help="a site whose live bytes vary less than this is constant (default 4096)")
     an.add_argument("--all", action="store_true", help="text: list constant sites too")
+    rp = tsub.add_parser("report", help="one self-contained HTML page: curves, fits, a forecast, matching findings",
+                         usage="leakspot trace report TRACE... [--findings SARIF] [--budget 2GiB] -o report.html")
+    rp.add_argument("trace", type=Path, nargs="+", help="traces, in any format `trace analyze` reads")
+    rp.add_argument("--output", "-o", type=Path, required=True, help="the HTML file to write")
+    rp.add_argument("--findings", type=Path, metavar="SARIF",
+                    help="a SARIF log from `leakspot check` (with --evidence, best): each growing site's finding")
+    rp.add_argument("--budget", default="2GiB", metavar="SIZE",
+                    help="memory budget the forecast is for: 2GiB, 512MiB, 1.5GB or bytes (default 2GiB)")
+    rp.add_argument("--confidence", type=float, default=0.99, help="confidence a site's growth needs (default 0.99)")
 
     sub.add_parser("rules", help="list the rules")
     sub.add_parser("lsp", help="run the language server on stdio (needs the `lsp` extra)")

@@ -20,7 +20,9 @@ def trace_main(args) -> int:
         return _record(args)
     if args.trace_command == "analyze":
         return _analyze(args)
-    print("usage: leakspot trace record|analyze ... (see leakspot trace --help)", file=sys.stderr)
+    if args.trace_command == "report":
+        return _report(args)
+    print("usage: leakspot trace record|analyze|report ... (see leakspot trace --help)", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -54,22 +56,12 @@ def _record(args) -> int:
 def _analyze(args) -> int:
     try:
         from leakspot.runtime.factor import analyze, site_function
-        from leakspot.runtime.readers import load_many
-        from leakspot.runtime.trace import TraceError
     except ImportError as exc:
         print(f"leakspot: trace analysis needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
         return EXIT_ERROR
-    try:
-        traces = load_many(args.trace)
-    except TraceError as exc:
-        print(f"leakspot: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except ImportError as exc:
-        print(f"leakspot: {exc}: pip install 'leakspot[runtime]'", file=sys.stderr)
-        return EXIT_ERROR
-    except OSError as exc:
-        print(f"leakspot: cannot read {exc.filename or args.trace[0]}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_ERROR
+    traces = _load(args.trace)
+    if isinstance(traces, int):
+        return traces
     docs = []
     for name, trace in traces:
         results = analyze(trace, confidence=args.confidence, min_growth=args.min_growth, functions=site_function)
@@ -82,6 +74,59 @@ def _analyze(args) -> int:
         if len(docs) > 1:
             print(("\n" if k else "") + f"== {name} ({trace.format})")
         _table(trace, results, args)
+    return EXIT_OK
+
+
+def _load(paths):
+    """``(name, trace)`` pairs, or an exit code after saying what went wrong."""
+    try:
+        from leakspot.runtime.readers import load_many
+        from leakspot.runtime.trace import TraceError
+    except ImportError as exc:
+        print(f"leakspot: trace analysis needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return load_many(paths)
+    except TraceError as exc:
+        print(f"leakspot: {exc}", file=sys.stderr)
+    except ImportError as exc:
+        print(f"leakspot: {exc}: pip install 'leakspot[runtime]'", file=sys.stderr)
+    except OSError as exc:
+        print(f"leakspot: cannot read {exc.filename or paths[0]}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _report(args) -> int:
+    try:
+        from leakspot.runtime.factor import analyze, site_function
+        from leakspot.runtime.report import parse_size, read_findings, render
+    except ImportError as exc:
+        print(f"leakspot: trace report needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        budget = parse_size(args.budget)
+    except ValueError as exc:
+        print(f"leakspot: --budget: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    findings = []
+    if args.findings:
+        try:
+            findings = read_findings(args.findings)
+        except (ValueError, OSError) as exc:
+            print(f"leakspot: --findings: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    traces = _load(args.trace)
+    if isinstance(traces, int):
+        return traces
+    docs = [(name, trace, analyze(trace, confidence=args.confidence, functions=site_function))
+            for name, trace in traces]
+    try:
+        args.output.write_text(render(docs, findings, budget), encoding="utf-8")
+    except OSError as exc:
+        print(f"leakspot: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    growing = sum(r.growing for _, _, results in docs for r in results)
+    print(f"leakspot: report written to {args.output} ({growing} growing site(s))", file=sys.stderr)
     return EXIT_OK
 
 

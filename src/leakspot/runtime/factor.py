@@ -120,7 +120,9 @@ def _onset(y: np.ndarray) -> int:
 
 
 def classify(times: list[float], values: list[int], min_growth: int = 4096) -> tuple[str, tuple, int]:
-    """``(class, (a, b, c), leaked bytes)`` of one series by its normalised quadratic fit."""
+    """``(class, (a, b, c), leaked bytes)`` of one series by its normalised quadratic fit.
+
+    :func:`fit_window` gives the window the coefficients are normalised to."""
     t = np.asarray(times, dtype=float)
     b = np.asarray(values, dtype=float)
     lo, hi = b.min(), b.max()
@@ -147,6 +149,20 @@ def classify(times: list[float], values: list[int], min_growth: int = 4096) -> t
     else:
         klass = "linear"
     return klass, (a, s, c), int(round(rise))
+
+
+def fit_window(times: list[float], values: list[int], min_growth: int = 4096) -> tuple[float, float, float, float]:
+    """``(t0, t1, low, high)``: the window (seconds, bytes) of :func:`classify`'s fit, after the
+    leading flat stretch is cut off. The fitted curve in bytes is ``low + (high - low) * (a x^2 +
+    b x + c)`` with ``x = (t - t0) / (t1 - t0)``."""
+    t = np.asarray(times, dtype=float)
+    b = np.asarray(values, dtype=float)
+    if len(b) < 4 or b.max() - b.min() < min_growth or t[-1] <= t[0]:
+        return (float(t[0]) if len(t) else 0.0, float(t[-1]) if len(t) else 0.0, float(b.min(initial=0)),
+                float(b.max(initial=0)))
+    start = _onset((b - b.min()) / (b.max() - b.min()))
+    t, b = t[start:], b[start:]
+    return float(t[0]), float(t[-1]), float(b.min()), float(b.max())
 
 
 def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096,
