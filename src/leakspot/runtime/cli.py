@@ -134,7 +134,7 @@ def _json_doc(name: str, trace, results, confidence: float) -> dict:
     """The documented JSON object of one trace (docs/runtime.md)."""
     exit_time = trace.losses is not None
     return {"version": 1, "trace": name, "format": trace.format, "kind": "exit" if exit_time else "series",
-            "confidence": confidence,
+            "time_unit": trace.header.get("time_unit", "s"), "confidence": confidence,
             "duration_s": trace.times[-1] - trace.times[0] if len(trace.times) > 1 else 0.0,
             "samples": len(trace.times), "sites": [r.as_json() for r in results]}
 
@@ -142,14 +142,15 @@ def _json_doc(name: str, trace, results, confidence: float) -> dict:
 def _table(trace, results, args) -> None:
     exit_time = trace.losses is not None
     shown = [r for r in results if args.all or r.klass != "constant"]
-    print(f"{'site':48} {'function':24} {'class':13} {'leaked':>10} {'rate B/s':>10} {'p-value':>9}  verdict")
+    per = "B/iter" if trace.header.get("time_unit") == "iteration" else "B/s"
+    print(f"{'site':48} {'function':24} {'class':13} {'leaked':>10} {'rate ' + per:>11} {'p-value':>9}  verdict")
     for r in shown:
         site = f"{_short(r.file)}:{r.line}"
         verdict = ("LOST" if exit_time else "GROWS") if r.growing else "-"
         p = "-" if r.p_value is None else f"{r.p_value:.2g}"
         rate = "-" if exit_time else f"{r.rate_bytes_per_s:.0f}"
         print(f"{site[-48:]:48} {r.function[-24:]:24} {r.klass:13} {r.leaked_bytes:>10} "
-              f"{rate:>10} {p:>9}  {verdict}")
+              f"{rate:>11} {p:>9}  {verdict}")
     growing = sum(r.growing for r in results)
     if exit_time:
         print(f"{len(results)} loss records' sites, {growing} definitely lost at exit ({trace.format})")

@@ -63,10 +63,11 @@ class Recorder:
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
-    def sample(self) -> None:
-        """Take one snapshot and write its sites (seconds since the start, bytes)."""
+    def sample(self, t: float | None = None) -> None:
+        """Take one snapshot and write its sites (at ``t``, default: seconds since the start)."""
         snap = tracemalloc.take_snapshot()
-        t = time.perf_counter() - self.t0
+        if t is None:
+            t = time.perf_counter() - self.t0
         # per allocating line: bytes, blocks and the callers' frames (tracebacks list the
         # oldest frame first, the allocating one last)
         agg: dict[tuple[str, int], list] = {}

@@ -3,7 +3,9 @@
 Format (version 1), JSON Lines, UTF-8:
 
 - line 1, the header: ``{"format": "leakspot-trace", "version": 1, "tool": "tracemalloc",
-  "command": [...], "interval_s": 0.05, "frames": 1, "started": <Unix time, seconds>}``;
+  "command": [...], "interval_s": 0.05, "frames": 1, "started": <Unix time, seconds>}``, and
+  optionally ``"time_unit": "iteration"`` when sample times count loop iterations (the pytest
+  plugin) rather than seconds (the default, ``"s"``);
 - then one line per sample, in time order: ``{"t": <seconds since the start>, "sites":
   [[file, line, bytes, blocks, callers?], ...]}``: every allocation site (the file and 1-based
   line of the allocating frame) holding at least the recorder's ``min_bytes`` of live memory

@@ -1,0 +1,136 @@
+"""The pytest plugin: run each test body in a loop under tracemalloc and write its trace.
+
+``pytest --leakspot-trace DIR`` runs every selected test's body ``--leakspot-warmup`` times
+(default 3: caches, imports and interned objects settle), then ``--leakspot-iterations`` times
+(default 30) under ``tracemalloc``, with a snapshot after each iteration, and writes
+``DIR/<test id>.trace`` (:mod:`leakspot.runtime.trace`, with ``"time_unit": "iteration"``: a
+sample's time is the number of iterations done, since every sample follows the same work; wall
+time would be skewed by the snapshots themselves, which slow down as traced memory grows). Fixtures are set up once, as for a plain run, so what one iteration leaves behind
+stays: that is what a leak looks like. ``@pytest.mark.leakspot_trace(iterations=N, warmup=W)``
+sets the counts of one test; ``-m leakspot_trace`` selects the marked tests.
+
+At the end of the session the traces are analysed (:mod:`leakspot.runtime.factor`, when the
+``runtime`` extra is installed) and the terminal summary names each test whose own code
+(files under pytest's root directory) holds a growing allocation site. Without the option the
+plugin does nothing and imports nothing but the standard library. Coroutine tests run once,
+as usual: their loop belongs to the async plugin.
+
+Registered through the ``pytest11`` entry point; ``-p no:leakspot`` turns it off.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from leakspot.runtime.collector import Recorder, write_end, write_header
+
+_TRACES = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("leakspot", "leakspot runtime evidence")
+    group.addoption("--leakspot-trace", metavar="DIR", default=None,
+                    help="loop each test body under tracemalloc and write DIR/<test id>.trace")
+    group.addoption("--leakspot-iterations", type=int, default=30, metavar="N",
+                    help="traced iterations of each test body (default 30)")
+    group.addoption("--leakspot-warmup", type=int, default=3, metavar="N",
+                    help="untraced iterations first (default 3)")
+    group.addoption("--leakspot-frames", type=int, default=4, metavar="N",
+                    help="traceback frames tracemalloc keeps (default 4)")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "leakspot_trace(iterations=30, warmup=3): the loop counts of "
+                                       "this test under --leakspot-trace")
+    config.stash[_TRACES] = []
+
+
+def trace_name(nodeid: str) -> str:
+    """The file name of a test's trace: its node id with what a file name cannot hold replaced."""
+    return re.sub(r"[^\w.\-]+", "_", nodeid).strip("_")[:200] + ".trace"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    config = pyfuncitem.config
+    out_dir = config.getoption("leakspot_trace")
+    function = pyfuncitem.obj
+    if not out_dir or inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        return None
+    mark = pyfuncitem.get_closest_marker("leakspot_trace")
+    iterations = int((mark.kwargs.get("iterations") if mark else None) or config.getoption("leakspot_iterations"))
+    warmup = int((mark.kwargs.get("warmup") if mark else None) or config.getoption("leakspot_warmup"))
+    frames = config.getoption("leakspot_frames")
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    for _ in range(warmup):
+        function(**args)
+    path = Path(out_dir) / trace_name(pyfuncitem.nodeid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was_tracing = tracemalloc.is_tracing()
+    with path.open("w", encoding="utf-8") as out:
+        write_header(out, {"tool": "pytest", "command": [pyfuncitem.nodeid], "frames": frames, "min_bytes": 256,
+                           "time_unit": "iteration", "iterations": iterations, "warmup": warmup,
+                           "started": time.time()})
+        if not was_tracing:
+            tracemalloc.start(frames)
+        recorder = Recorder(out, 0.0, [], 256, frames)
+        try:
+            recorder.sample(0.0)
+            done = 0
+            for done in range(1, iterations + 1):
+                function(**args)
+                recorder.sample(float(done))
+        finally:
+            write_end(out, float(done), 0)
+            if not was_tracing:
+                tracemalloc.stop()
+    config.stash[_TRACES].append((pyfuncitem.nodeid, path))
+    return True
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    traces = config.stash.get(_TRACES, [])
+    if not traces:
+        return
+    tr = terminalreporter
+    tr.section("leakspot")
+    out_dir = config.getoption("leakspot_trace")
+    try:
+        from leakspot.runtime.factor import analyze, site_function
+        from leakspot.runtime.trace import TraceError, read_trace
+    except ImportError as exc:
+        tr.write_line(f"{len(traces)} traces in {out_dir}; analysing them needs pip install 'leakspot[runtime]' "
+                      f"({exc})")
+        return
+    root = Path(str(config.rootpath)).resolve()
+    growing_tests = 0
+    for nodeid, path in traces:
+        try:
+            results = analyze(read_trace(path), functions=site_function)
+        except (TraceError, OSError) as exc:
+            tr.write_line(f"{nodeid}: {exc}")
+            continue
+        own = [r for r in results if r.growing and _under(r.file, root)]
+        if own:
+            growing_tests += 1
+            for r in own[:3]:
+                where = os.path.relpath(r.file, root)
+                tr.write_line(f"{nodeid}: GROWS at {where}:{r.line} ({r.function or '?'}): {r.klass}, "
+                              f"{r.rate_bytes_per_s:,.0f} bytes per iteration, p={r.p_value:.2g}", red=True)
+    tr.write_line(f"{len(traces)} tests traced into {out_dir}, {growing_tests} with growing allocation sites "
+                  "in their own code (leakspot trace analyze FILE for every site)")
+
+
+def _under(file: str, root: Path) -> bool:
+    try:
+        Path(file).resolve().relative_to(root)
+    except (ValueError, OSError):
+        return False
+    return True
