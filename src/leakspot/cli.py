@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     rec = tsub.add_parser("record", help="run a Python program under tracemalloc and write its trace",
                           usage="leakspot trace record [options] -o TRACE -- python PROGRAM.py [ARGS] | -- python -m MODULE [ARGS]")
     rec.add_argument("--output", "-o", type=Path, required=True, help="the trace file to write")
-    rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between snapshots (default 0.1)")
+    rec.add_argument("--interval", type=float, default=None, metavar="S",
+                     help="seconds between snapshots (default 0.1, stretched when snapshots are costly so that "
+                          "they take at most a quarter of the run; an interval given is kept to)")
     rec.add_argument("--frames", type=int, default=4, metavar="N",
                      help="traceback frames tracemalloc keeps; callers let --evidence match (default 4)")
     rec.add_argument("--include", action="append", default=[], metavar="GLOB",

@@ -4,7 +4,8 @@
 [--min-bytes B] -- script.py ARGS`` (or ``-- -m module ARGS``) runs the program in this process,
 as ``python script.py`` would (``sys.argv``, ``__main__``, the script's directory first on
 ``sys.path``), with ``tracemalloc`` tracing ``N`` frames. A daemon thread takes a snapshot every
-``S`` seconds of wall-clock time and writes, per allocation site (the allocating frame's file
+``S`` seconds of wall-clock time (with ``--share F``, less often when a snapshot is costly, so
+that snapshots take at most the share ``F`` of the time) and writes, per allocation site (the allocating frame's file
 and 1-based line), the live bytes and blocks of the sites holding at least ``B`` bytes, and the
 frames of their callers (with ``N`` > 1); a last
 snapshot is taken when the program ends, also by an exception or ``sys.exit``. ``--include``
@@ -89,10 +90,18 @@ class Recorder:
             write_sample(self.out, t, sites)
             self.out.flush()
 
-    def run(self) -> None:
-        """The sampling loop of the background thread."""
-        while not self.stop.wait(self.interval):
+    def run(self, share: float = 0.0) -> None:
+        """The sampling loop of the background thread: every ``interval`` seconds or, with a
+        ``share`` in (0, 1), less often when snapshots are costly (a large heap), so that they
+        take at most that share of the time: the wait after a snapshot is at least
+        ``1 / share - 1`` times what it cost."""
+        wait = self.interval
+        while not self.stop.wait(wait):
+            start = time.perf_counter()
             self.sample()
+            cost = time.perf_counter() - start
+            if 0 < share < 1:
+                wait = max(self.interval, cost * (1 / share - 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leakspot-collector")
     p.add_argument("--out", required=True)
     p.add_argument("--interval", type=float, default=0.1)
+    p.add_argument("--share", type=float, default=0.0)
     p.add_argument("--frames", type=int, default=4)
     p.add_argument("--include", action="append", default=[])
     p.add_argument("--min-bytes", type=int, default=1024)
@@ -117,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     module = target[1] if target[0] == "-m" and len(target) > 1 else None
     program_args = target[2:] if module else target[1:]
     with open(opts.out, "w", encoding="utf-8") as out:
-        write_header(out, {"tool": "tracemalloc", "command": target, "interval_s": opts.interval,
+        write_header(out, {"tool": "tracemalloc", "command": target, "interval_s": opts.interval, "share": opts.share,
                            "frames": opts.frames, "min_bytes": opts.min_bytes, "started": time.time()})
         recorder = Recorder(out, opts.interval, opts.include, opts.min_bytes, opts.frames)
         tracemalloc.start(opts.frames)
-        thread = threading.Thread(target=recorder.run, name="leakspot-trace", daemon=True)
+        thread = threading.Thread(target=recorder.run, args=(opts.share,), name="leakspot-trace", daemon=True)
         code = 0
         sys.argv = [module or target[0], *program_args]
         if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
