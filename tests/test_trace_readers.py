@@ -109,3 +109,23 @@ def test_a_pickle_that_runs_code_is_refused_not_run(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
     r = _analyze(tmp_path / "good.pickle", tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_long_read_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal (a pseudo-terminal made by util-linux ``script``), reading a large trace
+    draws a tqdm bar on stderr; piped, it draws none."""
+    import json
+    import shlex
+
+    script = need_tool("script")
+    big = tmp_path / "big.trace"
+    with big.open("w") as fh:
+        fh.write(json.dumps({"format": "leakspot-trace", "version": 1}) + "\n")
+        for i in range(4000):
+            fh.write(json.dumps({"t": i * 0.1, "sites": [[f"/x/m{k}.py", k, 1000 * k, 1] for k in range(60)]}) + "\n")
+    command = f"stty cols 100 rows 30; {shlex.quote(sys.executable)} -m leakspot trace analyze {shlex.quote(str(big))}"
+    shown = subprocess.run([script, "-qec", command, "/dev/null"], capture_output=True, text=True, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert re.search(r"trace:\s+\d+%\|", shown.stdout), shown.stdout[-500:]
+    piped = run("trace", "analyze", str(big), cwd=tmp_path)
+    assert piped.returncode == 0 and "%|" not in piped.stderr

@@ -108,6 +108,19 @@ def _trend_p(times: np.ndarray, values: np.ndarray) -> float:
     return float(p / 2 if tau > 0 else 1 - p / 2)
 
 
+#: Theil-Sen takes every pair of samples: a longer series is thinned evenly to this many first
+THEIL_SEN_POINTS = 1000
+
+
+def theil_sen_rate(times: np.ndarray, values: np.ndarray) -> float:
+    """Theil-Sen slope of ``values`` over ``times`` (per time unit), on at most
+    :data:`THEIL_SEN_POINTS` evenly spaced samples (the estimator is O(n^2) in time and memory)."""
+    if len(values) > THEIL_SEN_POINTS:
+        keep = np.linspace(0, len(values) - 1, THEIL_SEN_POINTS).round().astype(int)
+        times, values = times[keep], values[keep]
+    return float(stats.theilslopes(values, times)[0])
+
+
 def _onset(y: np.ndarray) -> int:
     """Index where a final rise starts after a flat stretch (0 when the series rises at once)."""
     low = y.min() + 0.05 * (y.max() - y.min())
@@ -187,7 +200,7 @@ def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096
         klass, coef, leaked = classify(trace.times, values, min_growth)
         tested = v.max() - v.min() >= min_growth
         p = _trend_p(times, v) if tested and len(v) == len(times) else 1.0
-        rate = float(stats.theilslopes(v, times)[0]) if tested and len(v) >= 3 and times[-1] > times[0] else 0.0
+        rate = theil_sen_rate(times, v) if tested and len(v) >= 3 and times[-1] > times[0] else 0.0
         rows.append([file, line, klass, coef, leaked, rate, p, v, tested, p])
     tested_rows = [r for r in rows if r[8]]
     if len(tested_rows) > 1:

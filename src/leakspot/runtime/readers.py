@@ -41,11 +41,10 @@ import gzip
 import io
 import pickle
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from leakspot.runtime.trace import Loss, Site, Trace, TraceError, read_trace
+from leakspot.runtime.trace import Loss, Site, Trace, TraceError, progress, read_trace
 
 __all__ = ["FORMATS", "detect", "load", "load_many"]
 
@@ -152,27 +151,6 @@ def detect_quiet(path: Path) -> str | None:
         return detect(path)
     except (TraceError, OSError):
         return None
-
-
-# ---------------------------------------------------------------------------------------------
-# progress on long reads
-
-
-def _progress(total: int, desc: str):
-    """A tqdm progress bar on stderr when it is a terminal (``None`` total: unknown)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is in the runtime extra
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None, leave=False, file=sys.stderr)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,7 +291,7 @@ def read_memray(path: Path) -> Trace:
     deltas: dict[Site, list[int]] = {}
     callers: dict[Site, set[Site]] = {}
     functions: dict[Site, str] = {}
-    bar = _progress(len(records), "memray records")
+    bar = progress(len(records), "memray records", unit="records")
     for rec in records:
         bar.update(1)
         stack = rec.stack_trace()
@@ -388,7 +366,7 @@ def read_massif(path: Path) -> Trace:
     depth_site: dict[int, Site] = {}
     expected = 0  # children still to read in the open tree
     offset = 0
-    bar = _progress(len(data), "massif")
+    bar = progress(len(data), "massif")
     header = {"tool": "massif"}
     for raw in data.splitlines(keepends=True):
         line_offset, offset = offset, offset + len(raw)
@@ -525,7 +503,7 @@ def read_heaptrack(path: Path) -> Trace:
     samples = _Samples()
     file_version = None
     t = 0.0
-    bar = _progress(_size(path), "heaptrack")
+    bar = progress(_size(path), "heaptrack")
     last = 0
     header: dict = {"tool": "heaptrack"}
     closed = False

@@ -73,7 +73,7 @@ def forecast(trace: Trace, budget: int) -> dict:
     Returns ``{"rate_bytes_per_s", "last_bytes", "last_s", "seconds_left"}``; ``seconds_left``
     is ``None`` when the total does not grow (and 0 when it is already over).
     """
-    from scipy import stats
+    from leakspot.runtime.factor import theil_sen_rate
 
     times = np.asarray(trace.times, dtype=float)
     total = np.zeros(len(times))
@@ -82,7 +82,7 @@ def forecast(trace: Trace, budget: int) -> dict:
     if len(times) < 3 or times[-1] <= times[0]:
         return {"rate_bytes_per_s": 0.0, "last_bytes": float(total[-1]) if len(total) else 0.0,
                 "last_s": float(times[-1]) if len(times) else 0.0, "seconds_left": None}
-    rate = float(stats.theilslopes(total, times)[0])
+    rate = theil_sen_rate(times, total)
     last = float(total[-1])
     left = 0.0 if last >= budget else ((budget - last) / rate if rate > 0 else None)
     return {"rate_bytes_per_s": rate, "last_bytes": last, "last_s": float(times[-1]), "seconds_left": left,

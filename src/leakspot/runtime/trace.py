@@ -86,6 +86,26 @@ class Trace:
     format: str = "leakspot"
 
 
+def progress(total: int, desc: str, unit: str = "B"):
+    """A tqdm progress bar (of ``total`` ``unit``, bytes by default) on stderr, shown only when stderr is a terminal; an object
+    with the same ``update``/``close`` that does nothing when tqdm is not installed."""
+    import sys
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is in the runtime extra
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", disable=None, leave=False, file=sys.stderr)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def read_trace(path: Path | str) -> Trace:
     """Read a trace file.
 
@@ -99,8 +119,10 @@ def read_trace(path: Path | str) -> Trace:
     samples: list[tuple[float, dict[Site, int]]] = []
     callers: dict[Site, set[Site]] = {}
     offset = 0
+    bar = progress(len(data), "trace")
     for raw in data.splitlines(keepends=True):
         line_offset, offset = offset, offset + len(raw)
+        bar.update(len(raw))
         if not raw.strip():
             continue
         try:
@@ -130,6 +152,7 @@ def read_trace(path: Path | str) -> Trace:
         if samples and t < samples[-1][0]:
             raise TraceError(path, line_offset, "samples out of time order")
         samples.append((t, sites))
+    bar.close()
     if trace is None:
         raise TraceError(path, 0, "empty file")
     trace.times = [t for t, _ in samples]
