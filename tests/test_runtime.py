@@ -1,8 +1,10 @@
 """Runtime evidence: real programs recorded under tracemalloc, their traces analysed.
 
-Each program in ``tests/programs/`` has a known truth (its docstring): the test records it with
-``leakspot trace record`` (a real child interpreter) and checks the class and the verdict of
-the program's own allocation site, and that nothing else in the run is said to grow.
+Each program in ``tests/programs/`` has a known truth (its docstring): the test captures it in
+every format a Python program gives (``leakspot trace record`` in a real child interpreter,
+tracemalloc snapshot dumps written by the user's own harness ``snapshot_dumper.py``, and
+``memray run --trace-python-allocators``), and checks the class and the verdict of the
+program's own allocation site, and that nothing else in the run is said to grow.
 """
 
 from __future__ import annotations

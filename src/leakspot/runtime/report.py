@@ -94,8 +94,8 @@ def forecast(trace: Trace, budget: int) -> dict:
 
 
 def read_findings(path: Path) -> list[dict]:
-    """The results of a SARIF log as ``{"rule", "message", "file", "line", "end_line", "site",
-    "verdict"}`` (``file`` as the log gives it, relative to its ``%SRCROOT%``; ``base``: that
+    """The results of a SARIF log as ``{"rule", "message", "file", "line", "end_line", "lines",
+    "site", "verdict"}`` (``lines``: those its related locations and code flows name in its file) (``file`` as the log gives it, relative to its ``%SRCROOT%``; ``base``: that
     directory when the log names one).
 
     Raises:
@@ -120,10 +120,18 @@ def read_findings(path: Path) -> list[dict]:
             except (KeyError, IndexError, TypeError):
                 continue
             ev = (r.get("properties") or {}).get("evidence") or {}
+            # the lines the result names in its own file: related locations (where a container
+            # grows) and the steps of its code flows
+            named = [x.get("physicalLocation", {}) for x in r.get("relatedLocations", [])]
+            for flow in r.get("codeFlows", []):
+                for thread in flow.get("threadFlows", []):
+                    named += [x.get("location", {}).get("physicalLocation", {}) for x in thread.get("locations", [])]
+            lines = {int(x.get("region", {}).get("startLine", 0)) for x in named
+                     if x.get("artifactLocation", {}).get("uri") == uri}
             out.append({"rule": r.get("ruleId", ""), "message": (r.get("message") or {}).get("text", ""),
                         "file": uri, "base": base, "line": int(region.get("startLine", 1)),
                         "end_line": int(region.get("endLine", region.get("startLine", 1))),
-                        "site": ev.get("site"), "verdict": ev.get("verdict")})
+                        "lines": sorted(lines - {0}), "site": ev.get("site"), "verdict": ev.get("verdict")})
     return out
 
 
@@ -136,14 +144,16 @@ def _same_file(site_file: str, finding: dict) -> bool:
 
 def match_finding(r, findings: list[dict]) -> dict | None:
     """The finding that explains site result ``r``: the one whose evidence names the site, else
-    one in the same file whose lines hold the site or a frame of its stack."""
+    one in the same file whose lines (its region, related locations, code flow) hold the site or a
+    frame of its stack."""
     site = f"{r.file}:{r.line}"
     for f in findings:
         if f["site"] == site:
             return f
     frames = [(r.file, r.line), *r.callers]
     for f in findings:
-        if any(_same_file(file, f) and f["line"] <= line <= f["end_line"] for file, line in frames):
+        if any(_same_file(file, f) and (f["line"] <= line <= f["end_line"] or line in f.get("lines", ()))
+               for file, line in frames):
             return f
     return None
 
@@ -202,6 +212,7 @@ def _axes(ax) -> None:
     ax.set_xlabel("seconds")
     ax.set_ylabel("live memory")
     ax.yaxis.set_major_formatter(EngFormatter(unit="B"))
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
 
