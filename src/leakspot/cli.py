@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--output", "-o", type=Path, required=True, help="the trace file to write")
     rec.add_argument("--interval", type=float, default=None, metavar="S",
                      help="seconds between snapshots (default 0.1, stretched when snapshots are costly, so that "
-                          "they take at most a quarter of the run; an interval given is kept to)")
+                          "they take at most a tenth of the run; an interval given is kept to)")
     rec.add_argument("--frames", type=int, default=4, metavar="N",
                      help="traceback frames tracemalloc keeps; callers let --evidence match (default 4)")
     rec.add_argument("--include", action="append", default=[], metavar="GLOB",

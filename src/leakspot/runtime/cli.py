@@ -42,7 +42,7 @@ def _record(args) -> int:
     collector = [python, str(Path(__file__).resolve().parent / "collector.py"), "--out", str(args.output),
                  "--interval", str(0.1 if args.interval is None else args.interval),
                  # an interval of one's own is kept to; the default one stretches when snapshots are costly
-                 "--share", "0.25" if args.interval is None else "0",
+                 "--share", "0.1" if args.interval is None else "0",
                  "--frames", str(args.frames), "--min-bytes", str(args.min_bytes)]
     for glob in args.include:
         collector += ["--include", glob]
