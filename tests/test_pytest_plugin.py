@@ -71,11 +71,16 @@ def test_plugin_loops_traces_and_names_the_leaking_test(tmp_path: Path) -> None:
     assert findings and findings[0]["code"] == "LK101" and findings[0]["evidence"]["verdict"] == "confirmed"
 
 
-def test_plugin_is_inert_without_its_option(tmp_path: Path) -> None:
+def test_without_the_option_only_marked_tests_are_traced(tmp_path: Path) -> None:
     (tmp_path / "test_service.py").write_text(TESTS)
-    r = _pytest(tmp_path, "-k", "not coroutine")
+    r = _pytest(tmp_path, "-k", "not coroutine and not marked")
     assert r.returncode == 0 and "leakspot" not in r.stdout and not (tmp_path / "traces").exists()
+    # a marked test is a leak test: looped and traced into pytest's cache (here off: the root)
+    r = _pytest(tmp_path, "-k", "marked")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 test traced into .leakspot-traces, 0 with growing" in r.stdout
+    assert (tmp_path / ".leakspot-traces" / "test_service.py_test_marked.trace").is_file()
     r = _pytest(tmp_path, "--help")
     assert "--leakspot-trace=DIR" in r.stdout
     r = _pytest(tmp_path, "--markers")
-    assert "@pytest.mark.leakspot_trace(iterations=30, warmup=3)" in r.stdout
+    assert "@pytest.mark.leakspot_trace(iterations=30, warmup=3): a leak test" in r.stdout

@@ -7,12 +7,14 @@
 sample's time is the number of iterations done, since every sample follows the same work; wall
 time would be skewed by the snapshots themselves, which slow down as traced memory grows). Fixtures are set up once, as for a plain run, so what one iteration leaves behind
 stays: that is what a leak looks like. ``@pytest.mark.leakspot_trace(iterations=N, warmup=W)``
-sets the counts of one test; ``-m leakspot_trace`` selects the marked tests.
+marks a leak test: it is looped and traced even without the option (its trace then goes to
+pytest's cache directory, ``.pytest_cache/d/leakspot-traces/``), with its own counts;
+``-m leakspot_trace`` selects the marked tests.
 
 At the end of the session the traces are analysed (:mod:`leakspot.runtime.factor`, when the
 ``runtime`` extra is installed) and the terminal summary names each test whose own code
-(files under pytest's root directory) holds a growing allocation site. Without the option the
-plugin does nothing and imports nothing but the standard library. Coroutine tests run once,
+(files under pytest's root directory) holds a growing allocation site. Without the option or a
+marked test the plugin does nothing and imports nothing but the standard library. Coroutine tests run once,
 as usual: their loop belongs to the async plugin.
 
 Registered through the ``pytest11`` entry point; ``-p no:leakspot`` turns it off.
@@ -47,8 +49,8 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "leakspot_trace(iterations=30, warmup=3): the loop counts of "
-                                       "this test under --leakspot-trace")
+    config.addinivalue_line("markers", "leakspot_trace(iterations=30, warmup=3): a leak test: its body "
+                                       "is looped and traced (into --leakspot-trace DIR, or pytest's cache)")
     config.stash[_TRACES] = []
 
 
@@ -60,11 +62,11 @@ def trace_name(nodeid: str) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     config = pyfuncitem.config
-    out_dir = config.getoption("leakspot_trace")
+    mark = pyfuncitem.get_closest_marker("leakspot_trace")
+    out_dir = _out_dir(config, marked=mark is not None)
     function = pyfuncitem.obj
     if not out_dir or inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         return None
-    mark = pyfuncitem.get_closest_marker("leakspot_trace")
     iterations = int((mark.kwargs.get("iterations") if mark else None) or config.getoption("leakspot_iterations"))
     warmup = int((mark.kwargs.get("warmup") if mark else None) or config.getoption("leakspot_warmup"))
     frames = config.getoption("leakspot_frames")
@@ -95,13 +97,26 @@ def pytest_pyfunc_call(pyfuncitem):
     return True
 
 
+def _out_dir(config, marked: bool) -> str | None:
+    """Where a test's trace goes: ``--leakspot-trace DIR`` for every test; without it, a
+    marked test's goes to pytest's cache (``.pytest_cache/d/leakspot-traces``), or to
+    ``.leakspot-traces`` under the root directory when the cache is off; ``None``: not traced."""
+    chosen = config.getoption("leakspot_trace")
+    if chosen or not marked:
+        return chosen
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return str(cache.mkdir("leakspot-traces"))
+    return str(Path(str(config.rootpath)) / ".leakspot-traces")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     traces = config.stash.get(_TRACES, [])
     if not traces:
         return
     tr = terminalreporter
     tr.section("leakspot")
-    out_dir = config.getoption("leakspot_trace")
+    out_dir = os.path.relpath(traces[0][1].parent, str(config.rootpath))
     try:
         from leakspot.runtime.factor import analyze, site_function
         from leakspot.runtime.trace import TraceError, read_trace
@@ -124,8 +139,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
                 where = os.path.relpath(r.file, root)
                 tr.write_line(f"{nodeid}: GROWS at {where}:{r.line} ({r.function or '?'}): {r.klass}, "
                               f"{r.rate_bytes_per_s:,.0f} bytes per iteration, p={r.p_value:.2g}", red=True)
-    tr.write_line(f"{len(traces)} tests traced into {out_dir}, {growing_tests} with growing allocation sites "
-                  "in their own code (leakspot trace analyze FILE for every site)")
+    n = len(traces)
+    tr.write_line(f"{n} test{'' if n == 1 else 's'} traced into {out_dir}, {growing_tests} with growing allocation "
+                  "sites in their own code (leakspot trace analyze FILE for every site)")
 
 
 def _under(file: str, root: Path) -> bool:
