@@ -129,3 +129,34 @@ def test_c_evidence_confirms_and_refutes_the_static_finding(fmt: str, tmp_path: 
     assert verdicts["leaks"]["leaked_bytes"] >= 250_000
     # memcheck lists only what was lost: a build that loses nothing leaves nothing to match
     assert verdicts["never"]["verdict"] == ("refuted" if fmt == "massif" else "not-exercised")
+
+
+HIDDEN = """/* memory allocated through a table of allocators: no static rule sees an allocation */
+#include <stdlib.h>
+#include <string.h>
+
+static void *(*allocators[])(size_t) = {malloc};
+
+static void handle(int i) {
+    char *buf = allocators[0](1000);
+    memset(buf, i, 1000);
+}
+
+int main(void) {
+    for (int i = 0; i < 50; i++)
+        handle(i);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["memcheck", "lsan"])
+def test_a_loss_no_rule_sees_is_a_runtime_finding(fmt: str, tmp_path: Path) -> None:
+    (tmp_path / "hidden.c").write_text(HIDDEN)
+    trace = _capture(fmt, "hidden", tmp_path)
+    r = run("check", ".", "--evidence", str(trace), "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    findings = json.loads(r.stdout)["findings"]
+    assert [(f["code"], f["path"], f["line"]) for f in findings] == [("LK910", "hidden.c", 8)], findings
+    assert "was lost at exit, 50,000 bytes in 50 blocks" in findings[0]["message"]
+    assert findings[0]["evidence"]["verdict"] == "confirmed" and findings[0]["evidence"]["class"] == "definite-loss"
