@@ -89,7 +89,11 @@ def _load(paths):
         print(f"leakspot: trace analysis needs its extra: pip install 'leakspot[runtime]' ({exc})", file=sys.stderr)
         return EXIT_ERROR
     try:
-        return load_many(paths)
+        traces = load_many(paths)
+        for name, trace in traces:
+            if trace.header.get("warning"):
+                print(f"leakspot: {name}: {trace.header['warning']}", file=sys.stderr)
+        return traces
     except TraceError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
     except ImportError as exc:

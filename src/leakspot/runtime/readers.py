@@ -323,6 +323,9 @@ def read_memray(path: Path) -> Trace:
             series[site] = live
     trace = Trace(header={"tool": "memray", "command": getattr(meta, "command_line", ""),
                           "python_allocators": getattr(meta, "trace_python_allocators", None)})
+    if getattr(meta, "trace_python_allocators", True) is False:
+        trace.header["warning"] = ("captured without --trace-python-allocators: Python objects that pymalloc "
+                                   "serves (512 bytes or less) are seen only as its arenas")
     step = max(1, -(-n // MAX_SAMPLES))
     keep = list(range(0, n, step))
     if keep[-1] != n - 1:
