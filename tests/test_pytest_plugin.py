@@ -84,3 +84,11 @@ def test_without_the_option_only_marked_tests_are_traced(tmp_path: Path) -> None
     assert "--leakspot-trace=DIR" in r.stdout
     r = _pytest(tmp_path, "--markers")
     assert "@pytest.mark.leakspot_trace(iterations=30, warmup=3): a leak test" in r.stdout
+
+
+def test_a_test_that_cannot_run_twice_says_so(tmp_path: Path) -> None:
+    (tmp_path / "test_once.py").write_text("def test_once(tmp_path):\n    (tmp_path / 'made').mkdir()\n")
+    r = _pytest(tmp_path, "--leakspot-trace", "traces")
+    assert r.returncode == 1 and "FileExistsError" in r.stdout
+    assert "leakspot: raised on run 2 of the test body: --leakspot-trace runs it 3 + 30 times" in r.stdout
+    assert _pytest(tmp_path).returncode == 0  # the test itself is fine when run once

@@ -2,26 +2,31 @@
 
 ``pytest --leakspot-trace DIR`` runs every selected test's body ``--leakspot-warmup`` times
 (default 3: caches, imports and interned objects settle), then ``--leakspot-iterations`` times
-(default 30) under ``tracemalloc``, with a snapshot after each iteration, and writes
-``DIR/<test id>.trace`` (:mod:`leakspot.runtime.trace`, with ``"time_unit": "iteration"``: a
-sample's time is the number of iterations done, since every sample follows the same work; wall
-time would be skewed by the snapshots themselves, which slow down as traced memory grows). Fixtures are set up once, as for a plain run, so what one iteration leaves behind
-stays: that is what a leak looks like. ``@pytest.mark.leakspot_trace(iterations=N, warmup=W)``
-marks a leak test: it is looped and traced even without the option (its trace then goes to
-pytest's cache directory, ``.pytest_cache/d/leakspot-traces/``), with its own counts;
-``-m leakspot_trace`` selects the marked tests.
+(default 30) under ``tracemalloc``, with a snapshot after each iteration, taken after
+``gc.collect()`` (garbage in reference cycles that the collector has not reached yet is not a
+leak), and writes ``DIR/<test id>.trace`` (:mod:`leakspot.runtime.trace`, with ``"time_unit":
+"iteration"``: a sample's time is the number of iterations done, since every sample follows the
+same work; wall time would be skewed by the snapshots themselves, which slow down as traced
+memory grows). Fixtures are set up once, as for a plain run, so what one iteration leaves
+behind stays: that is what a leak looks like. A test that fails on a later run of its body says
+so in a note on its exception (a test that cannot run twice cannot be traced).
+``@pytest.mark.leakspot_trace(iterations=N, warmup=W)`` marks a leak test: it is looped and
+traced even without the option (its trace then goes to pytest's cache directory,
+``.pytest_cache/d/leakspot-traces/``), with its own counts; ``-m leakspot_trace`` selects the
+marked tests.
 
 At the end of the session the traces are analysed (:mod:`leakspot.runtime.factor`, when the
 ``runtime`` extra is installed) and the terminal summary names each test whose own code
 (files under pytest's root directory) holds a growing allocation site. Without the option or a
-marked test the plugin does nothing and imports nothing but the standard library. Coroutine tests run once,
-as usual: their loop belongs to the async plugin.
+marked test the plugin does nothing and imports nothing but the standard library. Coroutine
+tests run once, as usual: their loop belongs to the async plugin.
 
 Registered through the ``pytest11`` entry point; ``-p no:leakspot`` turns it off.
 """
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import re
@@ -71,23 +76,39 @@ def pytest_pyfunc_call(pyfuncitem):
     warmup = int((mark.kwargs.get("warmup") if mark else None) or config.getoption("leakspot_warmup"))
     frames = config.getoption("leakspot_frames")
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    count = 0
+
+    def once() -> None:
+        nonlocal count
+        count += 1
+        try:
+            function(**args)
+        except BaseException as exc:
+            if count > 1 and hasattr(exc, "add_note"):
+                exc.add_note(f"leakspot: raised on run {count} of the test body: --leakspot-trace runs it "
+                             f"{warmup} + {iterations} times, so a test that cannot run twice cannot be traced")
+            raise
+
     for _ in range(warmup):
-        function(**args)
+        once()
     path = Path(out_dir) / trace_name(pyfuncitem.nodeid)
     path.parent.mkdir(parents=True, exist_ok=True)
     was_tracing = tracemalloc.is_tracing()
     with path.open("w", encoding="utf-8") as out:
         write_header(out, {"tool": "pytest", "command": [pyfuncitem.nodeid], "frames": frames, "min_bytes": 256,
-                           "time_unit": "iteration", "iterations": iterations, "warmup": warmup,
+                           "time_unit": "iteration", "iterations": iterations, "warmup": warmup, "gc": "collect",
                            "started": time.time()})
         if not was_tracing:
             tracemalloc.start(frames)
         recorder = Recorder(out, 0.0, [], 256, frames)
         try:
+            # garbage in reference cycles is collected before each sample: what is left is kept
+            gc.collect()
             recorder.sample(0.0)
             done = 0
             for done in range(1, iterations + 1):
-                function(**args)
+                once()
+                gc.collect()
                 recorder.sample(float(done))
         finally:
             write_end(out, float(done), 0)
@@ -125,14 +146,25 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
                       f"({exc})")
         return
     root = Path(str(config.rootpath)).resolve()
+    inside: dict[str, bool] = {}
     growing_tests = 0
     for nodeid, path in traces:
         try:
-            results = analyze(read_trace(path), functions=site_function)
+            trace = read_trace(path)
         except (TraceError, OSError) as exc:
             tr.write_line(f"{nodeid}: {exc}")
             continue
-        own = [r for r in results if r.growing and _under(r.file, root)]
+        # only the project's own sites are tested (and adjusted for together): the summary is
+        # about its code, and a long session's hundreds of traces stay quick to analyse
+        mine = {}
+        for site, values in trace.series.items():
+            under = inside.get(site[0])
+            if under is None:
+                under = inside[site[0]] = _under(site[0], root)
+            if under:
+                mine[site] = values
+        trace.series = mine
+        own = [r for r in analyze(trace, functions=site_function) if r.growing]
         if own:
             growing_tests += 1
             for r in own[:3]:
