@@ -4,7 +4,8 @@
 (default 3: caches, imports and interned objects settle), then ``--leakspot-iterations`` times
 (default 30) under ``tracemalloc``, with a snapshot after each iteration, taken after
 ``gc.collect()`` (garbage in reference cycles that the collector has not reached yet is not a
-leak), and writes ``DIR/<test id>.trace`` (:mod:`leakspot.runtime.trace`, with ``"time_unit":
+leak; what was alive before the loop is frozen with ``gc.freeze()`` so that these collections
+stay cheap), and writes ``DIR/<test id>.trace`` (:mod:`leakspot.runtime.trace`, with ``"time_unit":
 "iteration"``: a sample's time is the number of iterations done, since every sample follows the
 same work; wall time would be skewed by the snapshots themselves, which slow down as traced
 memory grows). Fixtures are set up once, as for a plain run, so what one iteration leaves
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from leakspot.runtime.collector import Recorder, write_end, write_header
+from leakspot.runtime.collector import PipeRecorder
 
 _TRACES = pytest.StashKey[list]()
 
@@ -94,26 +95,32 @@ def pytest_pyfunc_call(pyfuncitem):
     path = Path(out_dir) / trace_name(pyfuncitem.nodeid)
     path.parent.mkdir(parents=True, exist_ok=True)
     was_tracing = tracemalloc.is_tracing()
-    with path.open("w", encoding="utf-8") as out:
-        write_header(out, {"tool": "pytest", "command": [pyfuncitem.nodeid], "frames": frames, "min_bytes": 256,
-                           "time_unit": "iteration", "iterations": iterations, "warmup": warmup, "gc": "collect",
-                           "started": time.time()})
-        if not was_tracing:
-            tracemalloc.start(frames)
-        recorder = Recorder(out, 0.0, [], 256, frames)
-        try:
-            # garbage in reference cycles is collected before each sample: what is left is kept
+    header = {"tool": "pytest", "command": [pyfuncitem.nodeid], "frames": frames, "min_bytes": 256,
+              "time_unit": "iteration", "iterations": iterations, "warmup": warmup, "gc": "collect",
+              "started": time.time()}
+    # snapshots are grouped by an untraced writer process: the loop only takes them
+    recorder = PipeRecorder(str(path), header, 0.0, [], 256, frames)
+    if not was_tracing:
+        tracemalloc.start(frames)
+    done = 0
+    # garbage in reference cycles is collected before each sample: what is left is kept. The
+    # objects alive before the loop are frozen first (gc.freeze), so that each collection only
+    # walks what the loop made: a full collection of a test session's heap per iteration
+    # cost more than the test bodies
+    gc.collect()
+    gc.freeze()
+    try:
+        gc.collect()
+        recorder.sample(0.0)
+        for done in range(1, iterations + 1):
+            once()
             gc.collect()
-            recorder.sample(0.0)
-            done = 0
-            for done in range(1, iterations + 1):
-                once()
-                gc.collect()
-                recorder.sample(float(done))
-        finally:
-            write_end(out, float(done), 0)
-            if not was_tracing:
-                tracemalloc.stop()
+            recorder.sample(float(done))
+    finally:
+        gc.unfreeze()
+        if not was_tracing:
+            tracemalloc.stop()
+        recorder.end(float(done), 0)
     config.stash[_TRACES].append((pyfuncitem.nodeid, path))
     return True
 
