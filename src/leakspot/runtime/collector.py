@@ -5,11 +5,11 @@
 as ``python script.py`` would (``sys.argv``, ``__main__``, the script's directory first on
 ``sys.path``), with ``tracemalloc`` tracing ``N`` frames. A daemon thread takes a snapshot every
 ``S`` seconds of wall-clock time (with ``--share F``, less often when a snapshot is costly, so
-that snapshots take at most the share ``F`` of the time, half of it for the first 20) and writes, per allocation site (the allocating frame's file
-and 1-based line), the live bytes and blocks of the sites holding at least ``B`` bytes, and the
-frames of their callers (with ``N`` > 1); a last
-snapshot is taken when the program ends, also by an exception or ``sys.exit``. ``--include``
-keeps only sites whose file matches one of the glob patterns. The program's exit status is
+that snapshots take at most the share ``F`` of the time, half of it for the first 20), and a
+writer process records, per allocation site (the allocating frame's file and 1-based line),
+the live bytes and blocks of the sites holding at least ``B`` bytes, and the frames of their
+callers (with ``N`` > 1); a last snapshot is taken when the program ends, also by an exception
+or ``sys.exit``. ``--include`` keeps only sites whose file matches one of the glob patterns. The program's exit status is
 the collector's. Format: :mod:`leakspot.runtime.trace`.
 
 ``leakspot trace record`` runs this file as a script in the interpreter the user names (their
@@ -90,46 +90,56 @@ def _raw(snapshot) -> list:
 
 
 class Recorder:
-    """Snapshots of live memory per allocation site, written as they are taken.
+    """Snapshots of live memory per allocation site, grouped and written by a writer process.
 
-    Grouping a snapshot by site is Python code, so in a traced process every object it makes
-    goes through tracemalloc's hooks: for a few thousand traces it costs about ten times the
-    snapshot itself. :class:`PipeRecorder` hands the raw traces to a writer process instead.
+    Grouping a snapshot by site is Python code, so in the traced process every object it makes
+    would go through tracemalloc's hooks: for a few thousand traces that costs about ten times
+    the snapshot itself. The traced program only takes the snapshot and marshals its raw traces
+    down a pipe to this file run with ``--writer`` (untraced), which groups them
+    (:func:`group_traces`) and writes the trace. Frames on the pipe: a kind byte, a big-endian
+    length (4 bytes), then ``marshal`` data: ``H`` the header, ``S`` ``(t, raw)``, ``E`` ``(t,
+    exit code)``. Start it before ``tracemalloc.start``: the writer is not the program's memory.
     """
-
-    def __init__(self, out, interval: float, include: list[str], min_bytes: int, frames: int = 1) -> None:
-        self.out = out
-        self.frames = frames
-        self.interval = interval
-        self.include = include
-        self.min_bytes = min_bytes
-        self.t0 = time.perf_counter()
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-
-    def sample(self, t: float | None = None) -> None:
-        """Take one snapshot and write its sites (at ``t``, default: seconds since the start)."""
-        snap = tracemalloc.take_snapshot()
-        if t is None:
-            t = time.perf_counter() - self.t0
-        self.emit(t, _raw(snap))
-
-    def emit(self, t: float, raw: list) -> None:
-        """Write the sample of ``raw`` traces at ``t``."""
-        sites = group_traces(raw, self.frames, self.include, self.min_bytes)
-        with self.lock:
-            write_sample(self.out, t, sites)
-            self.out.flush()
-
-    def end(self, t: float, code: int) -> None:
-        """Write the closing line."""
-        with self.lock:
-            write_end(self.out, t, code)
-            self.out.flush()
 
     #: samples taken with snapshots allowed half the time before ``share`` applies: a short
     #: run still gets enough samples for the trend test
     DENSE = 20
+
+    def __init__(self, out_path: str, header: dict, interval: float, include: list[str], min_bytes: int,
+                 frames: int = 1) -> None:
+        import subprocess
+
+        self.interval = interval
+        self.t0 = time.perf_counter()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        command = [sys.executable, os.path.abspath(__file__), "--writer", "--out", out_path,
+                   "--frames", str(frames), "--min-bytes", str(min_bytes)]
+        for glob in include:
+            command += ["--include", glob]
+        self.writer = subprocess.Popen(command, stdin=subprocess.PIPE, env={**os.environ, "PYTHONTRACEMALLOC": ""})
+        self._send(b"H", header)
+
+    def _send(self, kind: bytes, obj) -> None:
+        import marshal
+
+        data = marshal.dumps(obj)
+        with self.lock:
+            self.writer.stdin.write(kind + len(data).to_bytes(4, "big") + data)
+            self.writer.stdin.flush()
+
+    def sample(self, t: float | None = None) -> None:
+        """Take one snapshot and send it (at ``t``, default: seconds since the start)."""
+        snap = tracemalloc.take_snapshot()
+        if t is None:
+            t = time.perf_counter() - self.t0
+        self._send(b"S", (t, _raw(snap)))
+
+    def end(self, t: float, code: int) -> None:
+        """Send the closing line and wait for the writer to finish the file."""
+        self._send(b"E", (t, code))
+        self.writer.stdin.close()
+        self.writer.wait()
 
     def run(self, share: float = 0.0) -> None:
         """The sampling loop of the background thread: every ``interval`` seconds or, with a
@@ -148,43 +158,8 @@ class Recorder:
                 wait = max(self.interval, cost * (1 / (share if taken >= self.DENSE else max(share, 0.5)) - 1))
 
 
-class PipeRecorder(Recorder):
-    """A :class:`Recorder` whose snapshots are grouped and written by a writer process (this
-    file run with ``--writer``, untraced): the traced program only takes the snapshot and
-    marshals its raw traces down a pipe. Frames on the pipe: a kind byte, a big-endian
-    length (4 bytes), then ``marshal`` data: ``S`` ``(t, raw)``, ``E`` ``(t, exit code)``."""
-
-    def __init__(self, out_path: str, header: dict, interval: float, include: list[str], min_bytes: int,
-                 frames: int = 1) -> None:
-        super().__init__(None, interval, include, min_bytes, frames)
-        import subprocess
-
-        command = [sys.executable, os.path.abspath(__file__), "--writer", "--out", out_path,
-                   "--frames", str(frames), "--min-bytes", str(min_bytes)]
-        for glob in include:
-            command += ["--include", glob]
-        self.writer = subprocess.Popen(command, stdin=subprocess.PIPE, env={**os.environ, "PYTHONTRACEMALLOC": ""})
-        self._send(b"H", header)
-
-    def _send(self, kind: bytes, obj) -> None:
-        import marshal
-
-        data = marshal.dumps(obj)
-        with self.lock:
-            self.writer.stdin.write(kind + len(data).to_bytes(4, "big") + data)
-            self.writer.stdin.flush()
-
-    def emit(self, t: float, raw: list) -> None:
-        self._send(b"S", (t, raw))
-
-    def end(self, t: float, code: int) -> None:
-        self._send(b"E", (t, code))
-        self.writer.stdin.close()
-        self.writer.wait()
-
-
 def _write(opts) -> int:
-    """The writer process: frames from stdin (:class:`PipeRecorder`) to the trace file."""
+    """The writer process: frames from stdin (:class:`Recorder`) to the trace file."""
     import marshal
 
     stream = sys.stdin.buffer
@@ -237,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     header = {"tool": "tracemalloc", "command": target, "interval_s": opts.interval, "share": opts.share,
               "frames": opts.frames, "min_bytes": opts.min_bytes, "started": time.time()}
     # the writer process starts before tracing does: its pipe is not the program's memory
-    recorder = PipeRecorder(opts.out, header, opts.interval, opts.include, opts.min_bytes, opts.frames)
+    recorder = Recorder(opts.out, header, opts.interval, opts.include, opts.min_bytes, opts.frames)
     tracemalloc.start(opts.frames)
     thread = threading.Thread(target=recorder.run, args=(opts.share,), name="leakspot-trace", daemon=True)
     code = 0

@@ -132,20 +132,29 @@ def _onset(y: np.ndarray) -> int:
     return last if last < len(y) - 5 and np.all(y[: last + 1] <= low + 1e-12) else 0
 
 
+def _window(times, values, min_growth: int):
+    """The times and bytes the fit is made on, after the leading flat stretch is cut off;
+    ``None`` when the series (or what is left of it) varies by less than ``min_growth``."""
+    t = np.asarray(times, dtype=float)
+    b = np.asarray(values, dtype=float)
+    if len(b) < 4 or b.max() - b.min() < min_growth or t[-1] <= t[0]:
+        return None
+    start = _onset((b - b.min()) / (b.max() - b.min()))
+    t, b = t[start:], b[start:]
+    if b.max() - b.min() < min_growth or t[-1] <= t[0]:
+        return None
+    return t, b
+
+
 def classify(times: list[float], values: list[int], min_growth: int = 4096) -> tuple[str, tuple, int]:
     """``(class, (a, b, c), leaked bytes)`` of one series by its normalised quadratic fit.
 
     :func:`fit_window` gives the window the coefficients are normalised to."""
-    t = np.asarray(times, dtype=float)
-    b = np.asarray(values, dtype=float)
-    lo, hi = b.min(), b.max()
-    if len(b) < 4 or hi - lo < min_growth or t[-1] <= t[0]:
+    window = _window(times, values, min_growth)
+    if window is None:
         return "constant", (0.0, 0.0, 0.0), 0
-    start = _onset((b - lo) / (hi - lo))
-    t, b = t[start:], b[start:]
+    t, b = window
     lo2, hi2 = b.min(), b.max()
-    if hi2 - lo2 < min_growth or t[-1] <= t[0]:
-        return "constant", (0.0, 0.0, 0.0), 0
     x = (t - t[0]) / (t[-1] - t[0])
     y = (b - lo2) / (hi2 - lo2)
     a, s, c = (float(v) for v in np.polyfit(x, y, 2))
@@ -167,14 +176,12 @@ def classify(times: list[float], values: list[int], min_growth: int = 4096) -> t
 def fit_window(times: list[float], values: list[int], min_growth: int = 4096) -> tuple[float, float, float, float]:
     """``(t0, t1, low, high)``: the window (seconds, bytes) of :func:`classify`'s fit, after the
     leading flat stretch is cut off. The fitted curve in bytes is ``low + (high - low) * (a x^2 +
-    b x + c)`` with ``x = (t - t0) / (t1 - t0)``."""
-    t = np.asarray(times, dtype=float)
-    b = np.asarray(values, dtype=float)
-    if len(b) < 4 or b.max() - b.min() < min_growth or t[-1] <= t[0]:
-        return (float(t[0]) if len(t) else 0.0, float(t[-1]) if len(t) else 0.0, float(b.min(initial=0)),
-                float(b.max(initial=0)))
-    start = _onset((b - b.min()) / (b.max() - b.min()))
-    t, b = t[start:], b[start:]
+    b x + c)`` with ``x = (t - t0) / (t1 - t0)``; ``t1 == t0`` when there is no fit."""
+    window = _window(times, values, min_growth)
+    if window is None:
+        t0 = float(times[0]) if len(times) else 0.0
+        return t0, t0, 0.0, 0.0
+    t, b = window
     return float(t[0]), float(t[-1]), float(b.min()), float(b.max())
 
 

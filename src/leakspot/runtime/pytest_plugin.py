@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from leakspot.runtime.collector import PipeRecorder
+from leakspot.runtime.collector import Recorder
 
 _TRACES = pytest.StashKey[list]()
 
@@ -99,7 +99,7 @@ def pytest_pyfunc_call(pyfuncitem):
               "time_unit": "iteration", "iterations": iterations, "warmup": warmup, "gc": "collect",
               "started": time.time()}
     # snapshots are grouped by an untraced writer process: the loop only takes them
-    recorder = PipeRecorder(str(path), header, 0.0, [], 256, frames)
+    recorder = Recorder(str(path), header, 0.0, [], 256, frames)
     if not was_tracing:
         tracemalloc.start(frames)
     done = 0

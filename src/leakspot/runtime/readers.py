@@ -98,8 +98,9 @@ def _mentions_lsan(path: Path) -> bool:
         return any(b"LeakSanitizer" in chunk for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
-def load(path: Path | str) -> Trace:
-    """Read one trace file of any of :data:`FORMATS`.
+def load(path: Path | str, fmt: str | None = None) -> Trace:
+    """Read one trace file of any of :data:`FORMATS` (``fmt``: its format, when already
+    :func:`detect`-ed).
 
     Raises:
         TraceError: a foreign, cut-short or malformed file (names the file and the offset).
@@ -107,7 +108,7 @@ def load(path: Path | str) -> Trace:
         OSError: the file cannot be read.
     """
     path = Path(path)
-    fmt = detect(path)
+    fmt = fmt or detect(path)
     reader = {"leakspot": read_trace, "tracemalloc": lambda p: read_tracemalloc([p]), "memray": read_memray,
               "massif": read_massif, "heaptrack": read_heaptrack, "memcheck": read_memcheck,
               "lsan": read_lsan}[fmt]
@@ -133,10 +134,10 @@ def load_many(paths: list[Path]) -> list[tuple[str, Trace]]:
             if not found:
                 raise TraceError(path, 0, "a directory holds tracemalloc snapshot dumps; none found here")
             dumps += found
-        elif detect(path) == "tracemalloc":
+        elif (fmt := detect(path)) == "tracemalloc":
             dumps.append(path)
         else:
-            out.append((str(path), load(path)))
+            out.append((str(path), load(path, fmt)))
     if dumps:
         trace = read_tracemalloc(dumps)
         trace.format = "tracemalloc"

@@ -70,8 +70,9 @@ def human_seconds(s: float) -> str:
 def forecast(trace: Trace, budget: int) -> dict:
     """When the trace's total live memory crosses ``budget`` bytes, at its Theil-Sen rate.
 
-    Returns ``{"rate_bytes_per_s", "last_bytes", "last_s", "seconds_left"}``; ``seconds_left``
-    is ``None`` when the total does not grow (and 0 when it is already over).
+    Returns ``{"rate_bytes_per_s", "last_bytes", "last_s", "seconds_left", "total"}`` (``total``:
+    the total at each sample, bytes); ``seconds_left`` is ``None`` when the total does not grow
+    (and 0 when it is already over).
     """
     from leakspot.runtime.factor import theil_sen_rate
 
@@ -81,7 +82,7 @@ def forecast(trace: Trace, budget: int) -> dict:
         total += np.asarray(values, dtype=float)
     if len(times) < 3 or times[-1] <= times[0]:
         return {"rate_bytes_per_s": 0.0, "last_bytes": float(total[-1]) if len(total) else 0.0,
-                "last_s": float(times[-1]) if len(times) else 0.0, "seconds_left": None}
+                "last_s": float(times[-1]) if len(times) else 0.0, "seconds_left": None, "total": total}
     rate = theil_sen_rate(times, total)
     last = float(total[-1])
     left = 0.0 if last >= budget else ((budget - last) / rate if rate > 0 else None)
@@ -282,7 +283,7 @@ def render(traces: list[tuple[str, Trace, list]], findings: list[dict], budget: 
             parts.append(f"<p>{len(trace.times)} samples over {e(human_seconds(span))}; {len(results)} sites, "
                          f"<span class='grows'>{len(growing)} growing</span>.</p>")
             parts.append(_forecast_text(fc, budget))
-            if "total" in fc:
+            if len(trace.times) > 1:
                 parts.append(_total_plot(trace, fc, budget))
         for r in growing:
             parts.append(_site_section(trace, r, match_finding(r, findings)))
