@@ -10,15 +10,19 @@ from pathlib import Path
 
 from helpers import run
 
-TESTS = '''
-import pytest
-
-CACHE = []
+#: The project's own code, with a module-level cache that grows on every call (line 5).
+SERVICE = '''CACHE = []
 
 
 def remember(x):
     CACHE.append(bytes(10_000))
     return len(CACHE)
+'''
+
+TESTS = '''
+import pytest
+
+from service import remember
 
 
 def test_leaks():
@@ -46,10 +50,11 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_plugin_loops_traces_and_names_the_leaking_test(tmp_path: Path) -> None:
+    (tmp_path / "service.py").write_text(SERVICE)
     (tmp_path / "test_service.py").write_text(TESTS)
     r = _pytest(tmp_path, "--leakspot-trace", "traces", "-k", "not coroutine")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "test_service.py::test_leaks: GROWS at test_service.py:8 (remember): linear" in r.stdout
+    assert "test_service.py::test_leaks: GROWS at service.py:5 (remember): linear" in r.stdout
     assert "test_clean: GROWS" not in r.stdout and "test_marked: GROWS" not in r.stdout
     assert "3 tests traced into traces, 1 with growing allocation sites" in r.stdout
     traces = sorted(p.name for p in (tmp_path / "traces").iterdir())
@@ -62,16 +67,17 @@ def test_plugin_loops_traces_and_names_the_leaking_test(tmp_path: Path) -> None:
     # the trace is an ordinary one: analyze reads it, and --evidence joins it to a static finding
     a = run("trace", "analyze", "traces/test_service.py_test_leaks.trace", "--format", "json", cwd=tmp_path)
     site = next(s for s in json.loads(a.stdout)["sites"] if s["growing"])
-    assert site["line"] == 8 and site["function"] == "remember"
+    assert site["line"] == 5 and site["function"] == "remember"
     assert 9_000 < site["rate_bytes_per_s"] < 11_000  # bytes per iteration: the trace counts iterations
     assert json.loads(a.stdout)["time_unit"] == "iteration"
-    c = run("check", "test_service.py", "--evidence", "traces/test_service.py_test_leaks.trace", "--format", "json",
+    c = run("check", "service.py", "--evidence", "traces/test_service.py_test_leaks.trace", "--format", "json",
             cwd=tmp_path)
     findings = json.loads(c.stdout)["findings"]
     assert findings and findings[0]["code"] == "LK101" and findings[0]["evidence"]["verdict"] == "confirmed"
 
 
 def test_without_the_option_only_marked_tests_are_traced(tmp_path: Path) -> None:
+    (tmp_path / "service.py").write_text(SERVICE)
     (tmp_path / "test_service.py").write_text(TESTS)
     r = _pytest(tmp_path, "-k", "not coroutine and not marked")
     assert r.returncode == 0 and "leakspot" not in r.stdout and not (tmp_path / "traces").exists()

@@ -164,12 +164,15 @@ class PythonModule:
         return self.parents.get(id(node))
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        """The innermost function whose body contains ``node``, or None."""
-        p = self.parent(node)
+        """The innermost function whose body contains ``node``, or None. A function's
+        decorators and return annotation are evaluated where the ``def`` runs, so they belong
+        to the scope around it."""
+        child, p = node, self.parent(node)
         while p is not None:
-            if isinstance(p, FunctionNode):
+            if isinstance(p, FunctionNode) and not (
+                    child in getattr(p, "decorator_list", ()) or child is getattr(p, "returns", None)):
                 return p
-            p = self.parent(p)
+            child, p = p, self.parent(p)
         return None
 
 

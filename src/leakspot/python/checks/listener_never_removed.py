@@ -46,6 +46,10 @@ class Pair:
         min_args: fewest arguments a call needs to be this registrar.
         first_arg: "" (anything), "string" (a string literal) or a prefix the first argument,
             a string literal, must start with.
+        remove_also: other methods that remove it when called on the same receiver
+            (``hub.remove(fd)`` beside ``hub.remove_reader(fd)``).
+        parameter_receivers: whether a parameter of a per-instance method counts as a
+            receiver that outlives the call (not for a future: it drops its callbacks once done).
     """
 
     kind: str
@@ -55,6 +59,8 @@ class Pair:
     repeat: str = "any"
     min_args: int = 0
     first_arg: str = ""
+    remove_also: tuple[str, ...] = ()
+    parameter_receivers: bool = True
 
     def matches(self, call: ast.Call) -> bool:
         """Does ``call`` have this registrar's shape (argument count, first argument)?"""
@@ -76,7 +82,7 @@ class Pair:
 def builtin_pairs() -> tuple[Pair, ...]:
     """The pairs of ``registrars.toml``."""
     doc = tomllib.loads((Path(__file__).parent.parent / "registrars.toml").read_text(encoding="utf-8"))
-    return tuple(Pair(**entry) for entry in doc["pair"])
+    return tuple(Pair(**{**entry, "remove_also": tuple(entry.get("remove_also", ()))}) for entry in doc["pair"])
 
 
 def parse_extra(entries) -> tuple[Pair, ...]:
@@ -105,6 +111,7 @@ class ListenerNeverRemoved(PythonCheck):
         for pair in pairs:
             self.by_short.setdefault(pair.short, []).append(pair)
         self.by_short.setdefault("receiver", [])
+        self._targets: set[str] | None = None
 
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
@@ -130,9 +137,17 @@ class ListenerNeverRemoved(PythonCheck):
         if not isinstance(func, ast.Attribute) or not self._is_logger(func.value):
             return False
         fn = self._repeating(call, pair)
-        if fn is not None and not self._module_calls(pair.remove):
-            self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
+        if fn is None or self._module_calls(pair.remove) or self._same_object_each_call(call, fn):
+            return True
+        self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
         return True
+
+    def _same_object_each_call(self, call: ast.Call, fn) -> bool:
+        """Is the handler or filter a module-level object, the same one on every call?
+        ``Logger.addHandler`` and ``Filterer.addFilter`` ignore one that is already there."""
+        arg = call.args[0] if len(call.args) == 1 else None
+        return (isinstance(arg, ast.Name) and arg.id not in self.locals_of(fn)
+                and arg.id in self.names.module_bindings and arg.id not in self.names.aliases)
 
     def _function(self, call: ast.Call, pair: Pair) -> bool:
         if self.qualified(call.func) != pair.add:
@@ -147,9 +162,11 @@ class ListenerNeverRemoved(PythonCheck):
         if not isinstance(func, ast.Attribute):
             return False
         fn = self._repeating(call, pair)
-        if fn is None or not self._outlives(func.value, call, fn):
+        if fn is None or not self._outlives(func.value, call, fn, pair.parameter_receivers):
             return True
         if pair.remove and self._module_calls(pair.remove):
+            return True
+        if any(self._calls_on(func.value, name, fn) for name in pair.remove_also):
             return True
         self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
         return True
@@ -226,19 +243,30 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self.module.enclosing_function(node)
         if fn is None or self._runs_once(fn) or self._guarded(node, fn):
             return None
+        if pair.short.lower().lstrip("_") in fn.name.lower():
+            return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
         return fn
 
-    def _outlives(self, recv: ast.expr, call: ast.Call, fn) -> bool:
+    def _calls_on(self, recv: ast.expr, method: str, fn) -> bool:
+        """Does the class around ``fn`` (or the module, for a function outside a class) call
+        ``<recv>.<method>(...)`` on the same receiver expression?"""
+        wanted = ast.dump(recv)
+        scope = self.module.parent(fn)
+        nodes = ast.walk(scope) if isinstance(scope, ast.ClassDef) else self.module.nodes(ast.Call)
+        return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == method
+                   and ast.dump(n.func.value) == wanted for n in nodes)
+
+    def _outlives(self, recv: ast.expr, call: ast.Call, fn, parameters: bool = True) -> bool:
         """Does the receiver of a method registrar outlive the call: a module global, an
-        attribute of ``self`` that its class does not create, or a parameter of a
-        per-instance method or a loop body?"""
+        attribute of ``self`` that its class does not create, or (when ``parameters``) a
+        parameter of a per-instance method or a loop body?"""
         if isinstance(recv, ast.Name):
             if recv.id not in self.locals_of(fn):
                 return recv.id not in self.names.aliases or not self._is_module(recv)
             params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-            return recv.id in params and recv.id not in ("self", "cls") and (
+            return parameters and recv.id in params and recv.id not in ("self", "cls") and (
                 fn.name in PER_INSTANCE or self._in_loop(call, fn))
         if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == "self":
             return not self._created_by_class(recv.attr, fn)
@@ -338,15 +366,30 @@ class ListenerNeverRemoved(PythonCheck):
         return False
 
     def _runs_once(self, fn) -> bool:
-        names = [fn.name]
+        """Does ``fn`` (or a function around it) run once: named like set-up code or a
+        registrar, a test or a pytest fixture (once per test), the ``target=`` of a
+        ``Process(...)`` (the whole life of a process), or any function of a script?"""
+        chain = [fn]
         p = self.module.parent(fn)
         while p is not None:
             if isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                names.append(p.name)
+                chain.append(p)
             p = self.module.parent(p)
-        if any(n in RUN_ONCE or (not n.startswith("__") and REGISTRAR_NAME.search(n)) for n in names):
-            return True
+        for f in chain:
+            n = f.name
+            if n in RUN_ONCE or (not n.startswith("__") and REGISTRAR_NAME.search(n)):
+                return True
+            if _is_test_name(n) or n in self._process_targets() or any(
+                    _short(d.func if isinstance(d, ast.Call) else d) == "fixture" for d in f.decorator_list):
+                return True
         return _is_script(self.module)  # a program that runs once, nothing imports it
+
+    def _process_targets(self) -> set[str]:
+        if self._targets is None:
+            self._targets = {
+                _short(k.value) for call in self.module.nodes(ast.Call) if _short(call.func).endswith("Process")
+                for k in call.keywords if k.arg == "target"}
+        return self._targets
 
     def _resets_lists(self, attr: str) -> bool:
         """``logger.handlers = []``, ``root.handlers[:] = saved`` or ``logger.handlers.clear()``."""
@@ -369,16 +412,19 @@ class ListenerNeverRemoved(PythonCheck):
     def _guarded(self, node: ast.AST, fn) -> bool:
         """Under a test that makes the add idempotent: ``if not logger.handlers:``,
         ``if h not in logger.handlers:``, ``if not has_level_handler(logger):``, or a once-flag
-        (``if not self._registered: ... self._registered = True``)."""
+        (``if not self._registered: ... self._registered = True``); or after an early
+        ``if logger.handlers: return`` in the function's body."""
+        for stmt in fn.body:
+            if stmt.lineno >= node.lineno:
+                break
+            if (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
+                    and _mentions_listeners(stmt.test)):
+                return True
         p = self.module.parent(node)
         while p is not None and p is not fn:
             if isinstance(p, ast.If):
-                for n in ast.walk(p.test):
-                    name = n.attr if isinstance(n, ast.Attribute) else n.id if isinstance(n, ast.Name) else ""
-                    lowered = name.lower()
-                    if any(w in lowered for w in ("handler", "filter", "listener", "callback", "registered",
-                                                  "subscribed", "connected", "hooked", "installed")):
-                        return True
+                if _mentions_listeners(p.test):
+                    return True
                 flag = ""
                 if isinstance(p.test, ast.UnaryOp) and isinstance(p.test.op, ast.Not):
                     flag = _flag_name(p.test.operand)
@@ -415,6 +461,22 @@ class ListenerNeverRemoved(PythonCheck):
             if node.attr == short:
                 return True  # handed over as a callback: `self.addCleanup(logger.removeHandler, h)`
         return False
+
+
+def _is_test_name(name: str) -> bool:
+    """``test``, ``test_x`` or unittest's ``testX``: a test, which runs once per session."""
+    return name == "test" or name.startswith("test_") or (name.startswith("test") and name[4:5].isupper())
+
+
+def _mentions_listeners(test: ast.expr) -> bool:
+    """Does a condition look at what is registered (``logger.handlers``, ``_registered``)?"""
+    for n in ast.walk(test):
+        name = n.attr if isinstance(n, ast.Attribute) else n.id if isinstance(n, ast.Name) else ""
+        lowered = name.lower()
+        if any(w in lowered for w in ("handler", "filter", "listener", "callback", "registered",
+                                      "subscribed", "connected", "hooked", "installed")):
+            return True
+    return False
 
 
 def _on_self(target: ast.expr) -> bool:

@@ -262,6 +262,7 @@ class ResourceCheck(PythonCheck):
         leaks = Tracker(fn, var, stmt, lambda node, v: self._releases(node, v, resource),
                         with_releases=resource.with_releases and resource.path_attr is None,
                         rebinding_derives=resource.path_attr == "", aliases=self._aliases).run()
+        leaks = self._leak_paths(leaks, fn, var)
         if not leaks:
             return
         leak = leaks[0]
@@ -287,6 +288,10 @@ class ResourceCheck(PythonCheck):
             callee=shown,
             detail=detail,
         )
+
+    def _leak_paths(self, leaks: list, fn, var: str) -> list:
+        """The leaks worth reporting (a subclass drops paths it knows cannot happen)."""
+        return leaks
 
     def _releases(self, node: ast.AST, var: str, resource: Resource = FILE) -> bool:
         """Does evaluating ``node`` close ``var`` or hand it to an owner?"""

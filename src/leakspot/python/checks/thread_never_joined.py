@@ -71,6 +71,24 @@ class ThreadNeverJoined(ResourceCheck):
             return  # never started here: whoever starts it owns it
         super()._track(fn, stmt, var, call, shown)
 
+    def _leak_paths(self, leaks, fn, var):
+        """Leaks whose exit is not in the handler of a ``try`` around ``var.start()``: when
+        ``start()`` raises (``RuntimeError: can't start new thread``) the thread never ran."""
+        return [leak for leak in leaks if leak.node is None or not self._after_failed_start(leak.node, fn, var)]
+
+    def _after_failed_start(self, node: ast.AST, fn, var: str) -> bool:
+        p, child = self.module.parent(node), node
+        while p is not None and p is not fn:
+            if isinstance(p, ast.ExceptHandler):
+                t = self.module.parent(p)
+                if isinstance(t, ast.Try) and any(
+                        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "start"
+                        and isinstance(n.func.value, ast.Name) and n.func.value.id == var
+                        for b in t.body for n in ast.walk(b)):
+                    return True
+            p, child = self.module.parent(p), p
+        return False
+
 
 def _short(expr: ast.expr) -> str:
     return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""

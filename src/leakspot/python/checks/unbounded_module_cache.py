@@ -32,9 +32,12 @@ READERS = frozenset({"builtins.len", "builtins.iter", "builtins.list", "builtins
                      "builtins.enumerate", "builtins.reversed", "builtins.isinstance",
                      "builtins.repr", "builtins.str", "builtins.bool", "builtins.print"})
 #: Functions named like this register things: callers decide how many entries there are.
+#: Command-line option handlers (Twisted's ``opt_*`` methods, ``process_options``) run once per
+#: command line, so they are named here too.
 REGISTRAR_NAME = re.compile(
     r"^_*(?i:register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
-    r"populate|enable|main|export|patch|hook)(_|$|[A-Z])|config"
+    r"populate|enable|main|export|patch|hook|opt)(_|$|[A-Z])|config|"
+    r"^_*(?i:parse|process|handle)_?(?i:options|opts|args|argv|command_?line)$"
 )
 #: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
 FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
@@ -79,6 +82,8 @@ class UnboundedModuleCache(PythonCheck):
     def finish(self) -> None:
         if self.module.path.rsplit("/", 1)[-1] == "setup.py":
             return  # a build script runs once: nothing it fills outlives it
+        if is_test_module(self.module.path):
+            return  # a test suite runs once: what its code fills is bounded by its tests
         self._calls = _module_function_calls(self.module)
         self._mutable_defaults()
         tree = self.module.tree
@@ -730,11 +735,15 @@ def _default(fn, name: str) -> ast.expr | None:
 
 
 def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> bool:
-    """Is the append under ``if item not in container:`` (set semantics, bounded by the values)?"""
+    """Is the append under ``if item not in container:`` (set semantics, bounded by the values),
+    or is ``item`` drawn from a comprehension that leaves out what the container holds
+    (``unused = [f for f in files if f not in self.used]; self.used.append(unused[0])``)?"""
     if item is None:
         return False
     wanted = ast.dump(item)
     container = ast.dump(ref)
+    if _drawn_from_unused(item, container, fn, ref.lineno, 0):
+        return True
     p, child = mod.parent(ref), ref
     while p is not None and p is not fn:
         if isinstance(p, (ast.For, ast.AsyncFor)) and ast.dump(p.iter) == container and child in p.orelse:
@@ -745,6 +754,34 @@ def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> boo
             return True
         p = mod.parent(p)
     return False
+
+
+def is_test_module(path: str) -> bool:
+    """Is ``path`` (``/``-separated) test code: under a ``tests``/``test`` directory, or named
+    ``test_*.py``, ``*_test.py`` or ``conftest.py``?"""
+    parts = path.split("/")
+    name = parts[-1]
+    return (any(d in ("tests", "test") for d in parts[:-1]) or name.startswith("test_")
+            or name.endswith("_test.py") or name == "conftest.py")
+
+
+def _drawn_from_unused(item: ast.expr, container: str, fn, line: int, depth: int) -> bool:
+    """Is ``item`` (followed through up to 3 local assignments made before ``line``, and
+    subscripts) a comprehension filtered by ``x not in <container>``?"""
+    if depth > 3:
+        return False
+    while isinstance(item, ast.Subscript):
+        item = item.value
+    if isinstance(item, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        return any(isinstance(c, ast.Compare) and len(c.ops) == 1 and isinstance(c.ops[0], ast.NotIn)
+                   and ast.dump(c.comparators[0]) == container
+                   for g in item.generators for c in g.ifs)
+    if not isinstance(item, ast.Name):
+        return False
+    sources = [n.value for n in ast.walk(fn) if isinstance(n, ast.Assign) and n.lineno < line
+               and any(isinstance(t, ast.Name) and t.id == item.id for t in n.targets)]
+    return bool(sources) and _drawn_from_unused(max(sources, key=lambda v: v.lineno), container, fn,
+                                                 line, depth + 1)
 
 
 def shrunk_names(mod) -> frozenset[str]:
