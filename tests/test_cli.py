@@ -52,7 +52,7 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
 
 
 def test_gitignore_exclude_and_default_excludes(tmp_path: Path) -> None:
-    for d in ("src", "ignored", ".venv/lib", "build", "env2"):
+    for d in ("src", "ignored", ".venv/lib", "build", "env2", ".pc/fix-crash.patch/src"):
         (tmp_path / d).mkdir(parents=True)
         (tmp_path / d / "leaky.py").write_text(LEAKY_PY)
     (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")

@@ -19,6 +19,7 @@ DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", "__pycache__",
     "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".eggs", "*.egg-info",
     "build", "dist", "site-packages", "__pypackages__",
+    ".pc",  # quilt's copies of files before their patches (Debian source trees)
 )
 
 

@@ -127,6 +127,35 @@ NULLS = frozenset({"NULL", "0", "nullptr", "((void*)0)", "((void *)0)", "(void*)
 MAX_VISITS = 20000
 
 
+#: Descriptors 0-2 by number or by their <unistd.h> names.
+STDIO_FDS = frozenset({"0", "1", "2", "STDIN_FILENO", "STDOUT_FILENO", "STDERR_FILENO"})
+
+
+def _fills_stdio(call: Node, name: str) -> bool:
+    """Is ``call`` an ``open()``/``dup()`` whose result is discarded on purpose because it fills
+    a standard descriptor: ``open("/dev/null", ...)`` alone as a statement (the daemon idiom
+    after ``close(0)``), or either right after ``close(0|1|2)`` in the same block (``close(0);
+    dup(fd);``: the lowest free descriptor is the one just closed)? POSIX.1-2017 ``open()``:
+    "the file descriptor returned shall be the lowest numbered file descriptor not currently
+    open for that process"."""
+    if name not in ("open", "open64", "dup") or call.parent is None or call.parent.type != "expression_statement":
+        return False
+    args = call.child_by_field_name("arguments")
+    first = args.named_children[0] if args is not None and args.named_children else None
+    if name != "dup" and first is not None and first.type == "string_literal" and text(first) == '"/dev/null"':
+        return True
+    prev = call.parent.prev_named_sibling
+    while prev is not None and prev.type == "comment":
+        prev = prev.prev_named_sibling
+    if prev is None or prev.type != "expression_statement" or not prev.named_children:
+        return False
+    c = prev.named_children[0]
+    if c.type != "call_expression" or text(c.child_by_field_name("function")) != "close":
+        return False
+    cargs = c.child_by_field_name("arguments")
+    return cargs is not None and len(cargs.named_children) == 1 and text(cargs.named_children[0]) in STDIO_FDS
+
+
 @dataclass(frozen=True)
 class Site:
     """An allocation call: the call node, its family, and the callee's name."""
@@ -260,9 +289,9 @@ class _Eval:
             left = n.child_by_field_name("left")
             self.forget(left)
             if text(left) in self.an.flags and operator_of(n) == "=":
-                value = _int_literal(unwrap(n.child_by_field_name("right")))
+                value = _flag_value(n.child_by_field_name("right"))
                 if value is not None:
-                    self.facts[text(left)] = value != 0  # `need_free = 1`
+                    self.facts[text(left)] = value != 0  # `need_free = 1`, `stream = NULL`
             if operator_of(n) != "=":
                 self.read(left)
                 return ()
@@ -515,9 +544,9 @@ class _Eval:
             for key in [k for k in self.facts if k[0] == "?" and name in self.an.repeated.get(k, ())]:
                 del self.facts[key]
             if name in self.an.flags:
-                value = _int_literal(unwrap(d.child_by_field_name("value")))
+                value = _flag_value(d.child_by_field_name("value"))
                 if value is not None:
-                    self.facts[name] = value != 0  # `int need_free = 0;`
+                    self.facts[name] = value != 0  # `int need_free = 0;`, `FILE *stream = NULL;`
             if static or name not in self.an.locals:
                 self.escape(vals)
             else:
@@ -636,6 +665,14 @@ class _Eval:
             if sign is not None:
                 side, fail_when = sign
                 return "sign", self._peek(side), fail_when
+            stdio = _stdio_test(op, left, right)
+            if stdio is not None:
+                # `if (fd > 2) close(fd);` after dup2() onto 0-2: where it is not above 2, the
+                # descriptor is itself a standard one, kept on purpose
+                side, kept_when = stdio
+                tested = self._peek(side)
+                if tested:
+                    return "alias", tested, kept_when
             if op in ("==", "!=") and left is not None and right is not None:
                 # `if (fd != 1) { dup2(fd, 1); close(fd); }`: where they are equal, the other
                 # side (stdout, a caller's buffer) refers to it too: it is not ours alone to lose
@@ -677,6 +714,9 @@ class _Eval:
         n = unwrap(n)
         if n is not None and n.type == "identifier" and text(n) in self.an.locals:
             return (("var", text(n)),)
+        if n is not None and n.type == "identifier" and text(n) in self.an.global_targets:
+            # `g_fd = open(...); if (g_fd < 0)`: a test of the global that holds it
+            return (("var", "::" + text(n)),)
         if n is not None and n.type in ("field_expression", "subscript_expression") and self.an.aggregates:
             path = self.an.member_path(n)
             return (("var", path),) if path is not None and not self.an.params_mode else ()
@@ -684,6 +724,28 @@ class _Eval:
             # `(B = A) == NULL` tests both
             return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
         return ()
+
+
+def _flag_value(n: Node | None) -> int | None:
+    """The value a flag is set to: ``0``, ``-1`` or ``NULL`` (as 0), else None."""
+    n = unwrap(n)
+    if n is not None and _is_null(n):
+        return 0
+    return _int_literal(n)
+
+
+def _stdio_test(op: str, left: Node | None, right: Node | None) -> tuple[Node, str] | None:
+    """``fd > 2``, ``fd >= 3``, ``fd > STDERR_FILENO`` (or mirrored): (the tested side, the
+    branch on which it is a standard descriptor, 0-2), else None."""
+    def bound(n: Node | None) -> str:
+        return text(unwrap(n)) if n is not None else ""
+    if op in (">", ">=") and (bound(right), op) in (("2", ">"), ("3", ">="), ("STDERR_FILENO", ">")):
+        return left, "false"
+    if op in ("<", "<=") and (bound(left), op) in (("2", "<"), ("3", "<="), ("STDERR_FILENO", "<")):
+        return right, "false"
+    if op in ("<=", "<") and (bound(right), op) in (("2", "<="), ("3", "<"), ("STDERR_FILENO", "<=")):
+        return left, "true"
+    return None
 
 
 def _int_literal(n: Node | None) -> int | None:
@@ -779,12 +841,12 @@ def _flag_constants(ts: Node, flags: frozenset[str]) -> dict[str, bool]:
         n = stack.pop()
         if n.type == "assignment_expression" and operator_of(n) == "=":
             name = text(n.child_by_field_name("left"))
-            value = _int_literal(unwrap(n.child_by_field_name("right")))
+            value = _flag_value(n.child_by_field_name("right"))
             if name in flags and value is not None:
                 out[name] = value != 0
         elif n.type == "init_declarator":
             name = declarator_name(n.child_by_field_name("declarator"))
-            value = _int_literal(unwrap(n.child_by_field_name("value")))
+            value = _flag_value(n.child_by_field_name("value"))
             if name in flags and value is not None:
                 out[name] = value != 0
         stack.extend(n.named_children)
@@ -866,6 +928,8 @@ class Analysis:
                 if name in RETURNS_INTO_ARG0:
                     into.append(call)
                 elif name in self.allocators:
+                    if _fills_stdio(call, name):
+                        continue
                     if not focus or self.allocators[name].name == focus:
                         self.site_of[call.id] = len(self.sites)
                         self.sites.append(Site(call, self.allocators[name], name))
