@@ -236,6 +236,14 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
                 return
             yield ("read", None, 0)
             return
+        if t == "field_expression" and operator_of(p) == "->" and depth == 0 and (
+                p.child_by_field_name("argument") is not None and p.child_by_field_name("argument").id == n.id):
+            q = p.parent
+            while q is not None and q.type == "parenthesized_expression":
+                q = q.parent
+            if q is not None and q.type == "pointer_expression" and operator_of(q) == "&":
+                n = q  # `&p->node`: a pointer into the object, which a list insert links
+                continue
         if t == "field_expression" and operator_of(p) == "." and (
                 p.child_by_field_name("argument") is not None and p.child_by_field_name("argument").id == n.id):
             n = p  # a member of a struct passed by value is part of the value

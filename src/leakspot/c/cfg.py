@@ -265,7 +265,14 @@ class CFG:
         if node.type in ("preproc_if", "preproc_elif", "preproc_ifdef", "preproc_elifdef"):
             body = [c for c in node.named_children if c.id not in skip and c.type != "comment"]
         first = self._seq(body, nxt)
+        if node.type == "preproc_else":
+            return first  # the `#else` of an `#if` not taken: its code is what is compiled
         other = self._stmt(alt, nxt) if alt is not None else nxt
+        cond = node.child_by_field_name("condition") if node.type in ("preproc_if", "preproc_elif") else None
+        known = self.env.value(cond, self.shadowed) if cond is not None and cond.type == "number_literal" else None
+        if known is not None:
+            # `#if 0` / `#if 1`: only one side is compiled
+            return self._new("nop", None, [(first if known else other, "")]).id
         return self._new("nop", None, [(first, ""), (other, "")]).id
 
     # -- conditions ------------------------------------------------------------------------

@@ -218,6 +218,15 @@ def written_among(data: bytes, names, skip: list[tuple[int, int]] = (),
     return frozenset(out)
 
 
+#: An object-like ``#define`` on one line (no continuation): name, value.
+_DEFINE_LINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+([^\n\\]+)$", re.MULTILINE)
+
+
+def _strip_comments(value: str) -> str:
+    """A ``#define``'s value without its comments (``0x4 /* pty */``, ``1 // on``)."""
+    return re.sub(r"/\*.*?\*/", " ", value.split("//", 1)[0]).split("/*", 1)[0].strip()
+
+
 def top_level(root: Node):
     """The file-scope nodes of a tree, also those inside ``#if``/``#ifdef`` blocks and ``extern \"C\"``."""
     stack = [root]
@@ -251,12 +260,21 @@ def file_constants(root: Node, data: bytes) -> FileConstants:
         if n.type == "preproc_def":
             name = text(n.child_by_field_name("name"))
             value = n.child_by_field_name("value")
-            _note(defines, name, ("define", text(value).strip()) if value is not None else _CONFLICT)
+            _note(defines, name, ("define", _strip_comments(text(value))) if value is not None else _CONFLICT)
             public.add(name)
         elif n.type == "declaration":
             pending.append(n)
         elif n.type == "function_definition":
             pending.append(n)
+    if root.has_error:
+        # a region tree-sitter could not parse (a macro it does not know) swallows the object-like
+        # `#define`s in it: read those lines as text
+        seen = set(defines)
+        for m in _DEFINE_LINE.finditer(data):
+            name = m.group(1).decode("ascii")
+            if name not in seen:
+                _note(defines, name, ("define", _strip_comments(m.group(2).decode("utf-8", "replace"))))
+                public.add(name)
     env_values = {}
 
     def resolve_defines() -> None:

@@ -95,6 +95,8 @@ def is_lock_call(call: Node) -> bool:
     if fn is None or args is None or text(fn) not in ("flock", "lockf", "fcntl"):
         return False
     named = [a for a in args.named_children if a.type != "comment"]
+    if text(fn) == "flock" and len(named) > 1 and "LOCK_UN" not in text(named[1]):
+        return True  # `flock(fd, flags)` with `flags = LOCK_EX; ... flags |= LOCK_NB;`: it only locks
     return len(named) > 1 and any(part in _LOCK_COMMANDS for part in text(named[1]).replace("|", " ").split())
 
 
@@ -292,6 +294,8 @@ class _Eval:
                 value = _flag_value(n.child_by_field_name("right"))
                 if value is not None:
                     self.facts[text(left)] = value != 0  # `need_free = 1`, `stream = NULL`
+            if text(left) in self.an.compared and operator_of(n) == "=":
+                self.facts.update(_constant_comparisons(text(left), n.child_by_field_name("right"), self.an.compared))
             if operator_of(n) != "=":
                 self.read(left)
                 return ()
@@ -512,11 +516,26 @@ class _Eval:
             return (("var", path),)
         # a global, a field, an array element or a store through a pointer: it escapes
         if left is not None and left.type in ("field_expression", "subscript_expression", "pointer_expression"):
+            self.escape(self.descriptor_indices(left))
             for c in left.named_children:
                 if c.type != "field_identifier":
                     self.read(c)
         self.escape(vals)
         return ()
+
+    def descriptor_indices(self, left: Node) -> tuple:
+        """Descriptors used as the index of a table this store writes (``conns[fd] = c``,
+        ``state[fd].open = 1``): a table indexed by descriptor keeps track of them, as
+        ``select()`` and ``poll()`` loops do."""
+        out: tuple = ()
+        for sub in descendants(left, "subscript_expression"):
+            index = unwrap(sub.child_by_field_name("index"))
+            if index is None or index.type != "identifier" or text(index) not in self.an.locals:
+                continue
+            name = text(index)
+            if any(name in o.holders and self.an.sites[o.site].family.invalid == "negative" for o in self.objs):
+                out += (("var", name),)
+        return out
 
     def bind(self, var: str, vals: tuple) -> None:
         """``var = vals``: ``var`` stops holding what it held and starts holding ``vals``."""
@@ -547,6 +566,8 @@ class _Eval:
                 value = _flag_value(d.child_by_field_name("value"))
                 if value is not None:
                     self.facts[name] = value != 0  # `int need_free = 0;`, `FILE *stream = NULL;`
+            if name in self.an.compared:
+                self.facts.update(_constant_comparisons(name, d.child_by_field_name("value"), self.an.compared))
             if static or name not in self.an.locals:
                 self.escape(vals)
             else:
@@ -598,15 +619,16 @@ class _Eval:
         cached = tests.get(expr.id)
         if cached is None:
             kind, tested, fail_when = self._tested(expr, vals)
-            site = tested[0][1] if kind == "site" else None
+            site = frozenset(x for k, x in tested if k == "site") if kind == "site" else None
             cached = tests[expr.id] = (kind, frozenset(x for k, x in tested if k == "var"), fail_when, site)
         kind, names, fail_when, site = cached
         if not names and kind == "truth":
-            key = "?" + text(expr)
+            plain, inverted = _condition_key(expr, self.an.env)
+            key = "?" + plain
             if key in self.an.repeated:
                 # the same side-effect-free condition tested again, nothing in it assigned since:
                 # it takes the same branch (`if (n > 8) p = malloc(n); ... if (n > 8) free(p);`)
-                taken = branch == "true"
+                taken = (branch == "true") != inverted
                 if self.facts.get(key, taken) != taken:
                     return None
                 facts = dict(self.facts)
@@ -617,7 +639,7 @@ class _Eval:
             # the allocator's own status: on failure nothing was stored in the out-parameter
             out = set()
             for o in self.objs:
-                if o.site != site:
+                if o.site not in site:
                     out.add(o)
                 elif valid:
                     out.add(Obj(o.site, o.holders, True))
@@ -680,6 +702,11 @@ class _Eval:
                 if tested:
                     return "alias", tested, "true" if op == "==" else "false"
             return "truth", (), "false"
+        call = unwrap(expr)
+        site = self.an.site_of.get(call.id) if call is not None and call.type == "call_expression" else None
+        if site is not None and self.an.sites[site].out is None and self.an.sites[site].family.invalid == "null":
+            # `if (!make_entry(...)) return -1;`: where the result is NULL nothing was allocated
+            return "site", (("site", site),), "false"
         return "truth", self._peek(expr) or tuple(v for v in vals if v[0] == "var"), "false"
 
     def _out_alloc_test(self, expr: Node) -> tuple[str, tuple, str] | None:
@@ -695,6 +722,15 @@ class _Eval:
                 call, value, op = right, _int_literal(left), _MIRROR.get(op, op)
         call = unwrap(call)
         site = self.an.site_of.get(call.id) if call is not None and call.type == "call_expression" else None
+        if site is None and call is not None and call.type == "identifier" and self.an.has_out_sites:
+            sites = _status_sites(text(call), expr, self.an.site_of, self.an.sites)
+            if sites and op is not None:
+                fails = {self.an.sites[x].out[1] for x in sites}
+                if fails <= {"negative", "status"} and (op, value) in _SIGN_FAIL_ON_TRUE:
+                    return "site", tuple(("site", x) for x in sorted(sites)), "true"
+                if fails <= {"negative", "status"} and (op, value) in _SIGN_FAIL_ON_FALSE:
+                    return "site", tuple(("site", x) for x in sorted(sites)), "false"
+            return None
         if site is None or self.an.sites[site].out is None:
             return None
         fails = self.an.sites[site].out[1]
@@ -724,6 +760,78 @@ class _Eval:
             # `(B = A) == NULL` tests both
             return self._peek(n.child_by_field_name("left")) + self._peek(n.child_by_field_name("right"))
         return ()
+
+
+def _status_sites(var: str, test: Node, site_of: dict[int, int], sites: list) -> frozenset[int]:
+    """The out-parameter allocator calls whose status ``var`` holds where condition ``test``
+    reads it: walking back over the statements before the test's own, the first one that
+    assigns ``var`` must assign it only such calls (``rc = asprintf(&s, ...); if (rc < 0)``, or
+    one in each branch of an ``if``); else none."""
+    stmt = test
+    while stmt is not None and not (stmt.type.endswith("_statement") or stmt.type == "declaration"):
+        stmt = stmt.parent
+    prev = stmt.prev_named_sibling if stmt is not None else None
+    while prev is not None:
+        found: list[int] = []
+        other = False
+        for n in [*descendants(prev, "assignment_expression"), *descendants(prev, "init_declarator")]:
+            left = (unwrap(n.child_by_field_name("left")) if n.type == "assignment_expression"
+                    else n.child_by_field_name("declarator"))
+            name = text(left) if left is not None and n.type == "assignment_expression" else declarator_name(left)
+            if name != var:
+                continue
+            right = unwrap(n.child_by_field_name("right" if n.type == "assignment_expression" else "value"))
+            if right is not None and right.id in site_of and sites[site_of[right.id]].out is not None:
+                found.append(site_of[right.id])
+            else:
+                other = True
+        if found or other:
+            return frozenset(found) if not other else frozenset()
+        prev = prev.prev_named_sibling
+    return frozenset()
+
+
+def _constant_comparisons(name: str, value: Node | None, compared: dict[str, frozenset[str]]) -> dict[str, bool]:
+    """What ``name = value`` decides of the comparisons ``compared`` records for ``name``
+    (keys ``SEP + "==" + c``, ``"<"``, ``"<="``), when ``value`` is an integer literal."""
+    v = _int_value(value)
+    if v is None:
+        return {}
+    out = {}
+    for key in compared.get(name, ()):
+        body = key[len(SEP):]
+        op = "<=" if body.startswith("<=") else body[:2] if body.startswith("==") else body[:1]
+        try:
+            c = int(body[len(op):])
+        except ValueError:
+            continue
+        out[name + key] = v == c if op == "==" else v < c if op == "<" else v <= c
+    return out
+
+
+def _compared_constants(ts: Node, compared: dict[str, frozenset[str]]) -> dict[str, bool]:
+    """:func:`_constant_comparisons` for the assignments and initializers in a statement."""
+    out: dict[str, bool] = {}
+    for n in descendants(ts, "assignment_expression"):
+        left = unwrap(n.child_by_field_name("left"))
+        if left is not None and left.type == "identifier" and operator_of(n) == "=":
+            out.update(_constant_comparisons(text(left), n.child_by_field_name("right"), compared))
+    for n in descendants(ts, "init_declarator"):
+        out.update(_constant_comparisons(declarator_name(n.child_by_field_name("declarator")),
+                                         n.child_by_field_name("value"), compared))
+    return out
+
+
+def _int_value(n: Node | None) -> int | None:
+    """An integer literal (``0``, ``42``, ``-1``), else None."""
+    n = unwrap(n)
+    if n is None:
+        return None
+    t = text(n).replace(" ", "")
+    try:
+        return int(t, 0)
+    except ValueError:
+        return None
 
 
 def _flag_value(n: Node | None) -> int | None:
@@ -782,6 +890,22 @@ def _sign_test(op: str, left: Node | None, right: Node | None) -> tuple[Node, st
     if (op, value) in _SIGN_FAIL_ON_FALSE:
         return side, "false"
     return None
+
+
+def _condition_key(n: Node, env) -> tuple[str, bool]:
+    """A condition's text without blanks, and whether it is the negation of that text: ``~flags
+    & JOB_PTY`` is ``!(flags & JOB_PTY)`` when ``JOB_PTY`` is a single bit."""
+    key = "".join(text(n).split())
+    if n.type == "binary_expression" and operator_of(n) == "&":
+        left, right = unwrap(n.child_by_field_name("left")), n.child_by_field_name("right")
+        if left is not None and left.type == "unary_expression" and operator_of(left) == "~" and right is not None:
+            bit = env.value(right, frozenset()) if env is not None else None
+            if bit is None:
+                bit = _int_value(right)
+            if bit is not None and bit > 0 and bit & (bit - 1) == 0:
+                inner = "".join(text(left.child_by_field_name("argument")).split())
+                return f"{inner}&{''.join(text(right).split())}", True
+    return key, False
 
 
 def _pure(n: Node) -> bool:
@@ -938,6 +1062,8 @@ class Analysis:
                     if not focus or family.name == focus:
                         self.site_of[call.id] = len(self.sites)
                         self.sites.append(Site(call, family, name, (index, fails)))
+        #: out-parameter allocators, whose status a local may keep (`rc = asprintf(&s, ...)`)
+        self.has_out_sites = any(s.out is not None for s in self.sites)
         self.cfg = CFG(fn, module.noreturn, module.env, self.locals) if self.sites and module is not None else (
             CFG(fn) if self.sites else None)
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
@@ -961,6 +1087,8 @@ class Analysis:
         self.counters: frozenset[str] = frozenset()
         self.counter_at: dict[int, tuple[str, str, bool]] = {}
         self.repeated: dict[str, frozenset[str]] = {}
+        self.compared: dict[str, frozenset[str]] = {}
+        self.env: Env = EMPTY
         if self.cfg is not None:
             self.aggregates = self.arrays | _struct_values(fn, self.locals)
             if not params_as_sites:
@@ -969,7 +1097,8 @@ class Analysis:
         self.related = bool(self.copy_at or self.cmp_at or self.counter_at)
 
     def _condition_tables(self, env: Env) -> None:
-        """What the conditions of the CFG let a path learn, from one pass over its nodes:
+        """What the conditions of the CFG let a path learn, from one pass over its nodes
+        (``env``: the file's constants, kept as :attr:`env`):
 
         - ``flags``: locals tested for truth (``need_free = 1; ... if (need_free) free(p);``);
           a constant assigned to one is remembered as a fact on that path;
@@ -981,6 +1110,7 @@ class Analysis:
         - ``repeated``: side-effect-free conditions that appear more than once, ``{"?" + text:
           identifiers in it}``.
         """
+        self.env = env
         conds = [n for n in self.cfg.nodes if n.kind == "cond" and n.ts is not None]
         stmts = [n for n in self.cfg.nodes if n.kind in ("stmt", "decl") and n.ts is not None]
         flags, null_tested, counters = set(), set(), set()
@@ -1001,7 +1131,7 @@ class Analysis:
                 if other is not None and other.type == "identifier":
                     null_tested.add(text(other))
             if _pure(node.ts):
-                texts[node.id] = text(node.ts)
+                texts[node.id] = _condition_key(node.ts, env)[0]
         copy_at: dict[int, tuple[str, str]] = {}
         for node in stmts:
             copy = _copy(node.ts, self.locals)
@@ -1024,6 +1154,12 @@ class Analysis:
         for var, key, _ in cmp_at.values():
             counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
         self.cmp_at = {k: v for k, v in cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
+        #: locals compared with constants more than once, and those comparisons' keys: a
+        #: constant assigned to one decides them (`time_t t = 0; ... if (t == 0)`)
+        compared: dict[str, set[str]] = {}
+        for var, key, _ in self.cmp_at.values():
+            compared.setdefault(var, set()).add(key)
+        self.compared = {k: frozenset(v) for k, v in compared.items()}
         tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
         self.copy_at = {k: v for k, v in copy_at.items() if tested & set(v)}
         if counters:
@@ -1141,6 +1277,8 @@ class Analysis:
                     facts = frozenset(f for f in facts if not (f[0][0] == "?" and self.repeated.get(f[0], frozenset()) & roots))
             if assigned & self.flags:
                 facts = frozenset((dict(facts) | _flag_constants(node.ts, self.flags)).items())
+            if self.compared and assigned & self.compared.keys():
+                facts = frozenset((dict(facts) | _compared_constants(node.ts, self.compared)).items())
             copy = self.copy_at.get(node.id)
             if copy is not None:
                 ev = _Eval(self, node.id, (state[0], facts))

@@ -7,6 +7,7 @@ as unknown (not analysed) rather than guessed at.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 
@@ -91,6 +92,57 @@ FUNCTION_CONTAINERS = frozenset({
     "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef",
     "linkage_specification", "declaration_list", "ERROR",
 })
+
+
+#: How a declaration says its function never returns: C11 ``_Noreturn``, C23 ``[[noreturn]]``,
+#: GCC's ``__attribute__((noreturn))``, and the usual macros for them.
+NORETURN_MARK = re.compile(rb"\b(_Noreturn|noreturn|__noreturn__|NORETURN|NoReturn|G_GNUC_NORETURN|__dead2|__dead)\b")
+#: A macro body that ends the process on every path: it calls one of these and has no branch.
+_ENDS_PROCESS = re.compile(rb"\b(exit|_exit|_Exit|abort|err|errx|verr|verrx)\s*\(")
+_BRANCHES = re.compile(rb"\b(if|for|switch|return|case)\b|\?|&&|\|\||\bwhile\s*\((?!\s*0\s*\))")
+_STRINGS = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+#: Old-style prototypes through a compatibility macro (``void Panic __P((int, ...))
+#: __attribute__((__noreturn__));``), which tree-sitter cannot parse as a declaration.
+_MACRO_PROTOTYPE = re.compile(rb"\b([A-Za-z_]\w*)\s+(?:__P|PARAMS|_PROTOTYPE|P_)\s*\(\(([^;{}]*);")
+#: lsof's form, the name inside the macro: ``_PROTOTYPE(extern void Error,()) exiting;``.
+_WRAPPED_PROTOTYPE = re.compile(rb"\b(?:_PROTOTYPE|PROTOTYPE|__P|PARAMS)\s*\(\s*[\w\s\*]*?\b([A-Za-z_]\w*)\s*,\s*\(([^;{}]*);")
+#: An object-like macro that stands for a noreturn attribute (lsof's ``#define exiting
+#: __attribute__((__noreturn__))``).
+_MARKER_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+[^\n]*\b(?:_Noreturn|noreturn|__noreturn__)\b", re.MULTILINE)
+
+
+def declared_noreturn(root: Node) -> frozenset[str]:
+    """Names of the functions a file declares never to return: prototypes and definitions
+    marked ``_Noreturn``/``[[noreturn]]``/``__attribute__((noreturn))`` (or a macro named like
+    one, such as ``NORETURN``), and function-like macros whose body calls ``exit``, ``abort``,
+    ``err`` or ``errx`` with no branch (util-linux's ``errtryhelp(eval)``)."""
+    out: set[str] = set()
+    markers = {m.group(1) for m in _MARKER_DEFINE.finditer(root.text)} if b"define" in root.text else set()
+    mark = re.compile(NORETURN_MARK.pattern[:-3] + b"|" + b"|".join(sorted(markers)) + b")\\b") if markers else NORETURN_MARK
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t in ("declaration", "function_definition"):
+            body = n.child_by_field_name("body")
+            head = n.text[: body.start_byte - n.start_byte] if body is not None else n.text
+            if mark.search(head):
+                for d in descendants(n.child_by_field_name("declarator") or n, "function_declarator"):
+                    name = declarator_name(d.child_by_field_name("declarator"))
+                    if name:
+                        out.add(name)
+                    break
+        elif t == "preproc_function_def":
+            name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+            body = _STRINGS.sub(b'""', value.text) if value is not None else b""
+            if name is not None and _ENDS_PROCESS.search(body) and not _BRANCHES.search(body):
+                out.add(text(name))
+        elif n is root or t in FUNCTION_CONTAINERS:
+            stack.extend(n.children)
+    if b"__P" in root.text or b"PARAMS" in root.text or b"PROTOTYPE" in root.text:
+        for pattern in (_MACRO_PROTOTYPE, _WRAPPED_PROTOTYPE):
+            out.update(m.group(1).decode() for m in pattern.finditer(root.text) if mark.search(m.group(2)))
+    return frozenset(out)
 
 
 def function_name(fn: Node) -> str:

@@ -150,6 +150,10 @@ def _facts(fn: Node) -> Facts:
             facts.frees_first.add(callee)
     for ret in returns:
         value = unwrap(ret.named_children[0]) if ret.named_children else None
+        if value is not None and value.type == "identifier" and text(value) in params:
+            # `if (cq == NULL) cq = calloc(...); return cq;`: a caller's object comes back too
+            facts.returns.append(("other", ""))
+            continue
         facts.returns.append(_returned(value, body, calls, facts.lent))
     stmts = [c for c in body.named_children if c.type != "comment"] if body is not None else []
     if not returns and stmts and stmts[-1].type == "expression_statement" and stmts[-1].named_children:
@@ -211,7 +215,7 @@ def _returned(value: Node | None, body: Node, calls: list[Node], lent: set[tuple
         args = call.child_by_field_name("arguments")
         named = [a for a in args.named_children if a.type != "comment"] if args is not None else []
         for i, a in enumerate(named):
-            if _names(a, var):
+            if _names(a, var) or _points_into(a, var):
                 lent.add((callee, i))  # handed on: a wrapper only if that callee only borrows it
     return ("call", source)
 
@@ -227,6 +231,27 @@ def _names(n: Node, var: str) -> bool:
     """Does expression ``n`` evaluate to ``var`` itself (not ``var->field`` or ``*var``)?"""
     n = unwrap(n)
     return n is not None and n.type == "identifier" and text(n) == var
+
+
+def _points_into(n: Node, var: str) -> bool:
+    """Is ``n`` a pointer into the object ``var`` points to: ``&var->field``, ``&var[i]``,
+    ``var + k`` (``hlist_add_head(&cg->node, head)`` links the whole object)?"""
+    n = unwrap(n)
+    if n is None:
+        return False
+    if n.type == "binary_expression" and text(n.child_by_field_name("operator")) in ("+", "-"):
+        return _names(n.child_by_field_name("left"), var)
+    if n.type != "pointer_expression" or not text(n).lstrip().startswith("&"):
+        return False
+    inner = unwrap(n.child_by_field_name("argument"))
+    while inner is not None and inner.type in ("field_expression", "subscript_expression"):
+        base = inner.child_by_field_name("argument")
+        if inner.type == "field_expression" and _names(base, var):
+            return text(inner.child_by_field_name("operator")) == "->"
+        if inner.type == "subscript_expression" and _names(base, var):
+            return True
+        inner = unwrap(base)
+    return False
 
 
 def solve(facts: dict[str, Facts], families: list[Family], lends=None) -> dict[str, tuple[str, str]]:

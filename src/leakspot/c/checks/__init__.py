@@ -17,7 +17,7 @@ from leakspot.c.borrows import file_borrows, is_static
 from leakspot.c.borrows import solve as solve_borrows
 from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
 from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function, reading_functions
-from leakspot.c.parse import Family, families, function_name, functions, parse_c, text
+from leakspot.c.parse import Family, declared_noreturn, families, function_name, functions, parse_c, text
 from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
@@ -94,11 +94,14 @@ def run_c_checks(
             if own_statics:
                 wrappers.update({n: v for n, v in own.items() if n in own_statics})
         noreturn = frozenset(n for n, (_, role) in wrappers.items() if role == "noreturn")
+        noreturn |= declared_noreturn(tree.root_node) | (project.noreturn if project is not None else frozenset())
         if wrappers:
             fams = with_wrappers(fams, wrappers)
     findings: list[Finding] = []
-    for rule in syntax:
-        findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule))
+    if syntax:
+        ends = noreturn | declared_noreturn(tree.root_node) | (project.noreturn if project is not None else frozenset())
+        for rule in syntax:
+            findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule, ends))
     if not fams:
         return findings, []
     skipped: list[str] = []
@@ -171,6 +174,9 @@ class CProject:
     #: functions defined in several files with different wrapper facts (``static`` helpers
     #: of one name): each file works out its own
     ambiguous: frozenset[str] = frozenset()
+    #: functions and function-like macros some file declares never to return
+    #: (:func:`leakspot.c.parse.declared_noreturn`)
+    noreturn: frozenset[str] = frozenset()
 
 
 def _releasers(fams: list[Family]) -> frozenset[str]:
@@ -184,20 +190,21 @@ def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
     functions); picklable, computed in worker processes."""
     root = parse_c(data).root_node
     fams = _all_families(settings)
-    return (*tree_facts(root, fams), file_constants(root, data), file_borrows(root, display, _releasers(fams)))
+    return (*tree_facts(root, fams), file_constants(root, data), file_borrows(root, display, _releasers(fams)),
+            declared_noreturn(root))
 
 
 def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
     """The :class:`CProject` of a run from the :func:`file_facts` of every C file in it, and the
     :func:`leakspot.c.constants.candidates` that some file writes (``written``)."""
-    lends = solve_borrows([b for _, _, _, b in gathered], reading_functions())
+    lends = solve_borrows([g[3] for g in gathered], reading_functions())
     ambiguous: set[str] = set()
-    found = solve_rounds([(facts, later) for facts, later, _, _ in gathered], _all_families(settings), lends, ambiguous)
+    found = solve_rounds([(g[0], g[1]) for g in gathered], _all_families(settings), lends, ambiguous)
     wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
     digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
-    return CProject(wrappers, project_env([consts for _, _, consts, _ in gathered], written), borrows, digest,
-                    frozenset(ambiguous))
+    return CProject(wrappers, project_env([g[2] for g in gathered], written), borrows, digest,
+                    frozenset(ambiguous), frozenset().union(*(g[4] for g in gathered)))
 
 
 _TABLES: dict[int, tuple[CProject, dict, dict]] = {}

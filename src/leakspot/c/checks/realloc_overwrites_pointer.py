@@ -16,26 +16,108 @@ def _norm(n: Node | None) -> str:
     return "".join(text(n).split())
 
 
-def _failure_ends_process(assign: Node, target: str) -> bool:
-    """Is the statement after the assignment ``if (!p) abort();`` (or ``exit``...)?"""
+def _failure_branch(assign: Node, target: str) -> Node | None:
+    """The branch that runs when the reallocation failed: the consequence of the ``if`` right
+    after the assignment that tests ``target`` (``p = realloc(p, n); if (!p) ...``), or of the
+    ``if`` whose condition is the assignment (``if (!(p = realloc(p, n)))``,
+    ``if ((p = realloc(p, n)) == NULL)``)."""
+    up = assign.parent
+    while up is not None and (up.type in ("parenthesized_expression", "condition_clause")
+                              or (up.type == "unary_expression" and operator_of(up) == "!")
+                              or (up.type == "binary_expression" and operator_of(up) in ("==", "!="))):
+        if up.type == "binary_expression" and operator_of(up) == "!=":
+            return None  # `if ((p = realloc(p, n)) != NULL)`: the consequence is the success
+        up = up.parent
+    if up is not None and up.type == "if_statement" and up is not assign.parent:
+        return up.child_by_field_name("consequence")
     stmt = assign.parent
     if stmt is None or stmt.type != "expression_statement":
-        return False
+        return None
+    nxt = _next_statement(stmt)
+    while (nxt is None or nxt.type == "else_clause") and stmt.parent is not None and _ends_branch(stmt):
+        # `if (p) p = realloc(p, n); else p = malloc(n); if (!p) die();`: the test after the `if`
+        stmt = stmt.parent
+        while stmt is not None and stmt.type != "if_statement":
+            stmt = stmt.parent
+        if stmt is None:
+            return None
+        nxt = _next_statement(stmt)
+    if nxt is not None and nxt.type == "expression_statement" and nxt.named_children:
+        call = unwrap(nxt.named_children[0])
+        if (call is not None and call.type == "call_expression" and "assert" in text(call.child_by_field_name("function"))
+                and target in _norm(call.child_by_field_name("arguments"))):
+            return call  # `force_assert(NULL != b->ptr);`: it aborts when the result is NULL
+    if nxt is None or nxt.type != "if_statement":
+        return None
+    cond = _norm(nxt.child_by_field_name("condition"))
+    if target not in cond:
+        return None
+    return nxt.child_by_field_name("consequence")
+
+
+def _from_label(node: Node, label: str) -> list[Node]:
+    """The statements that run from ``label:`` in the function around ``node`` up to the first
+    ``return`` of that block (the labeled statement and those after it)."""
+    fn = node.parent
+    while fn is not None and fn.type != "function_definition":
+        fn = fn.parent
+    stack = [fn] if fn is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "labeled_statement" and text(n.child_by_field_name("label")) == label:
+            out, cur = [], n
+            while cur is not None:
+                out.append(cur)
+                if cur.type == "return_statement" or (cur is not n and cur.type == "labeled_statement"):
+                    break
+                cur = _next_statement(cur)
+            return [c for c in out if c.type != "return_statement"]
+        stack.extend(n.named_children)
+    return []
+
+
+def _next_statement(stmt: Node) -> Node | None:
     nxt = stmt.next_named_sibling
     while nxt is not None and nxt.type == "comment":
         nxt = nxt.next_named_sibling
-    if nxt is None or nxt.type != "if_statement":
-        return False
-    cond = _norm(nxt.child_by_field_name("condition"))
-    if target not in cond:
-        return False
-    stack = [nxt.child_by_field_name("consequence")]
+    return nxt
+
+
+def _ends_branch(stmt: Node) -> bool:
+    """Is ``stmt`` the last thing a branch of an ``if`` runs: its consequence or ``else`` body
+    itself, or the last statement of a block that is one?"""
+    p = stmt.parent
+    if p is not None and p.type == "compound_statement":
+        if _next_statement(stmt) is not None:
+            return False
+        stmt, p = p, p.parent
+    return p is not None and (p.type == "else_clause" or (
+        p.type == "if_statement" and stmt.id != (p.child_by_field_name("condition") or stmt).id))
+
+
+def _failure_ends_process(assign: Node, target: str, noreturn: frozenset[str] = frozenset()) -> bool:
+    """Does the failure branch (:func:`_failure_branch`) call a function that never returns
+    (``abort``, ``exit``, a project's ``die()`` declared ``noreturn``), or put the old block
+    back from a copy (``el->data = saved;``), so that nothing is lost?"""
+    branch = _failure_branch(assign, target)
+    stack = [branch]
+    followed: set[str] = set()
     while stack:
         n = stack.pop()
         if n is None:
             continue
-        if n.type == "call_expression" and text(n.child_by_field_name("function")) in NORETURN:
+        if n.type == "call_expression" and (text(n.child_by_field_name("function")) in NORETURN | noreturn
+                                             or (n is branch and "assert" in text(n.child_by_field_name("function")))):
             return True
+        if n.type == "goto_statement":
+            label = text(n.child_by_field_name("label"))
+            if label not in followed:
+                followed.add(label)
+                stack.extend(_from_label(assign, label))  # `goto no_space;` ... `no_space: Error();`
+        if n.type == "assignment_expression" and operator_of(n) == "=" and _norm(n.child_by_field_name("left")) == target:
+            right = unwrap(n.child_by_field_name("right"))
+            if right is not None and right.type == "identifier" and not text(right).endswith("NULL"):
+                return True  # `p = old;`: the old block was saved before the call
         stack.extend(n.named_children)
     return False
 
@@ -86,8 +168,9 @@ def _innermost(d: Node | None) -> Node | None:
     return d
 
 
-def check(tree, display: str, lines: list[str], rule) -> list[Finding]:
-    """Assignments ``x = REALLOC(x, ...)`` whose failure path does not end the process."""
+def check(tree, display: str, lines: list[str], rule, noreturn: frozenset[str] = frozenset()) -> list[Finding]:
+    """Assignments ``x = REALLOC(x, ...)`` whose failure path does not end the process
+    (``noreturn``: the run's functions that never return, besides libc's)."""
     reallocators = frozenset().union(*(f.reallocators for f in families())) - FREES_ON_FAILURE
     out = []
     stack = [tree.root_node]
@@ -104,7 +187,7 @@ def check(tree, display: str, lines: list[str], rule) -> list[Finding]:
         if callee not in reallocators or args is None or not args.named_children:
             continue
         target = _norm(n.child_by_field_name("left"))
-        if _norm(unwrap(args.named_children[0])) != target or _failure_ends_process(n, target):
+        if _norm(unwrap(args.named_children[0])) != target or _failure_ends_process(n, target, noreturn):
             continue
         fn = n.parent
         while fn is not None and fn.type != "function_definition":
