@@ -244,6 +244,11 @@ def _contexts(n: Node, level: int, deallocators: frozenset[str]):
             if q is not None and q.type == "pointer_expression" and operator_of(q) == "&":
                 n = q  # `&p->node`: a pointer into the object, which a list insert links
                 continue
+            if level + depth == 0 and q is not None and q.type == "argument_list":
+                # `fclose(p->fh)`, `free(p->buf)`: a member of what `p` points to is handed on,
+                # one level down
+                n, depth = p, depth + 1
+                continue
         if t == "field_expression" and operator_of(p) == "." and (
                 p.child_by_field_name("argument") is not None and p.child_by_field_name("argument").id == n.id):
             n = p  # a member of a struct passed by value is part of the value

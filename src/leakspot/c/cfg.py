@@ -284,6 +284,11 @@ class CFG:
             return self._cond(expr.named_children[0], t, f)
         if k == "unary_expression" and operator_of(expr) == "!":
             return self._cond(expr.child_by_field_name("argument"), f, t)
+        if k == "comma_expression":
+            # `if (d = opendir(p), !d)`: the left side runs first, the right side is the test
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            if left is not None and right is not None:
+                return self._new("stmt", left, [(self._cond(right, t, f), "")]).id
         if k == "binary_expression":
             op = operator_of(expr)
             left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")

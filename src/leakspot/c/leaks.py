@@ -835,10 +835,13 @@ def _int_value(n: Node | None) -> int | None:
 
 
 def _flag_value(n: Node | None) -> int | None:
-    """The value a flag is set to: ``0``, ``-1`` or ``NULL`` (as 0), else None."""
+    """The value a flag is set to: ``0``, ``-1``, ``NULL`` (as 0), ``true``/``false`` and the
+    usual ``TRUE``/``FALSE`` macros, else None."""
     n = unwrap(n)
     if n is not None and _is_null(n):
         return 0
+    if n is not None and (n.type in ("true", "false") or (n.type == "identifier" and text(n) in ("TRUE", "FALSE"))):
+        return 1 if text(n).lower() == "true" else 0
     return _int_literal(n)
 
 
