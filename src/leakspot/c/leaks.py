@@ -1110,8 +1110,8 @@ class Analysis:
           the copies between locals of variables that some condition tests;
         - ``counter_at``: ``i == slot`` with ``i`` a loop counter (incremented) and ``slot``
           not, true once per loop;
-        - ``repeated``: side-effect-free conditions that appear more than once, ``{"?" + text:
-          identifiers in it}``.
+        - ``repeated``: side-effect-free conditions that appear more than once, ``{"?" + text
+          without blanks (:func:`_condition_key`): identifiers in it}``.
         """
         self.env = env
         conds = [n for n in self.cfg.nodes if n.kind == "cond" and n.ts is not None]

@@ -96,7 +96,9 @@ FUNCTION_CONTAINERS = frozenset({
 
 #: How a declaration says its function never returns: C11 ``_Noreturn``, C23 ``[[noreturn]]``,
 #: GCC's ``__attribute__((noreturn))``, and the usual macros for them.
-NORETURN_MARK = re.compile(rb"\b(_Noreturn|noreturn|__noreturn__|NORETURN|NoReturn|G_GNUC_NORETURN|__dead2|__dead)\b")
+NORETURN_WORDS = (b"_Noreturn", b"noreturn", b"__noreturn__", b"NORETURN", b"NoReturn", b"G_GNUC_NORETURN",
+                  b"__dead2", b"__dead")
+NORETURN_MARK = re.compile(rb"\b(" + b"|".join(NORETURN_WORDS) + rb")\b")
 #: A macro body that ends the process on every path: it calls one of these and has no branch.
 _ENDS_PROCESS = re.compile(rb"\b(exit|_exit|_Exit|abort|err|errx|verr|verrx)\s*\(")
 _BRANCHES = re.compile(rb"\b(if|for|switch|return|case)\b|\?|&&|\|\||\bwhile\s*\((?!\s*0\s*\))")
@@ -113,12 +115,15 @@ _MARKER_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+[^\
 
 def declared_noreturn(root: Node) -> frozenset[str]:
     """Names of the functions a file declares never to return: prototypes and definitions
-    marked ``_Noreturn``/``[[noreturn]]``/``__attribute__((noreturn))`` (or a macro named like
-    one, such as ``NORETURN``), and function-like macros whose body calls ``exit``, ``abort``,
-    ``err`` or ``errx`` with no branch (util-linux's ``errtryhelp(eval)``)."""
+    marked ``_Noreturn``/``[[noreturn]]``/``__attribute__((noreturn))``, with one of the usual
+    macros for it (``NORETURN``, ``__dead2``) or with a macro the same file defines as one
+    (lsof's ``exiting``; a marker macro defined in another header is not seen), also through
+    the old-style prototype macros ``__P``/``PARAMS``/``_PROTOTYPE``; and function-like macros
+    whose body calls ``exit``, ``abort``, ``err`` or ``errx`` with no branch (util-linux's
+    ``errtryhelp(eval)``). Textual: nothing is preprocessed."""
     out: set[str] = set()
-    markers = {m.group(1) for m in _MARKER_DEFINE.finditer(root.text)} if b"define" in root.text else set()
-    mark = re.compile(NORETURN_MARK.pattern[:-3] + b"|" + b"|".join(sorted(markers)) + b")\\b") if markers else NORETURN_MARK
+    markers = sorted({m.group(1) for m in _MARKER_DEFINE.finditer(root.text)}) if b"define" in root.text else []
+    mark = re.compile(rb"\b(" + b"|".join((*NORETURN_WORDS, *markers)) + rb")\b") if markers else NORETURN_MARK
     stack = [root]
     while stack:
         n = stack.pop()
@@ -127,11 +132,11 @@ def declared_noreturn(root: Node) -> frozenset[str]:
             body = n.child_by_field_name("body")
             head = n.text[: body.start_byte - n.start_byte] if body is not None else n.text
             if mark.search(head):
-                for d in descendants(n.child_by_field_name("declarator") or n, "function_declarator"):
-                    name = declarator_name(d.child_by_field_name("declarator"))
-                    if name:
-                        out.add(name)
-                    break
+                # the outermost function declarator names the function (not a parameter's)
+                d = next(descendants(n.child_by_field_name("declarator") or n, "function_declarator"), None)
+                name = declarator_name(d.child_by_field_name("declarator")) if d is not None else ""
+                if name:
+                    out.add(name)
         elif t == "preproc_function_def":
             name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
             body = _STRINGS.sub(b'""', value.text) if value is not None else b""

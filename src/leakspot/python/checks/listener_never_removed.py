@@ -243,7 +243,7 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self.module.enclosing_function(node)
         if fn is None or self._runs_once(fn) or self._guarded(node, fn):
             return None
-        if pair.short.lower().lstrip("_") in fn.name.lower():
+        if _named_after(fn.name, pair.short):
             return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
@@ -461,6 +461,16 @@ class ListenerNeverRemoved(PythonCheck):
             if node.attr == short:
                 return True  # handed over as a callback: `self.addCleanup(logger.removeHandler, h)`
         return False
+
+
+def _named_after(function: str, registrar: str) -> bool:
+    """Is ``function`` named after ``registrar``: the same name, or (for names of six letters or
+    more, so that ``on`` or ``bind`` do not match ``on_open``) one that contains it between
+    underscores (``subscribe_all``, ``_add_listener``)?"""
+    name, reg = function.lower().strip("_"), registrar.lower()
+    if name == reg:
+        return True
+    return len(reg) >= 6 and f"_{reg}_" in f"_{name}_"
 
 
 def _is_test_name(name: str) -> bool:
