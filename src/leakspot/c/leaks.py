@@ -1352,6 +1352,9 @@ class Analysis:
         key = (event.node, event.state)
         steps = []
         site_node = self.sites[event.site].node
+        ts = self.cfg.nodes[event.node].ts
+        if ts is not None and ts.start_byte <= site_node.start_byte < ts.end_byte:
+            return steps  # lost where it is made (`f(malloc(n));`): no step between
         while key is not None and key in self.pred:
             entry = self.pred[key]
             if entry is None:
