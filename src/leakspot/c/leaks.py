@@ -104,8 +104,15 @@ def is_lock_call(call: Node) -> bool:
 #: result keeps the object reachable, but a NULL result says nothing about the argument.
 RETURNS_INTO_ARG0 = frozenset({"strchr", "strrchr", "strstr", "strcasestr", "strpbrk", "strchrnul",
                                "memchr", "memrchr", "memmem", "strtok", "strtok_r", "basename", "dirname",
+                               # the descriptor a stream uses: handing it on keeps the stream in use
+                               # (closing it does not close the stream: see STREAM_DESCRIPTORS)
+                               "dirfd", "fileno",
                                "PyUnicode_AsUTF8", "PyUnicode_AsUTF8AndSize", "PyBytes_AsString",
                                "PyByteArray_AsString"})
+
+
+#: Calls that return the descriptor a stream uses.
+STREAM_DESCRIPTORS = frozenset({"dirfd", "fileno"})
 
 
 @lru_cache(maxsize=1)
@@ -408,6 +415,8 @@ class _Eval:
             self.escape(vals[0])  # a lock lives as long as its descriptor: kept open on purpose
             for v in vals[1:]:
                 self.discard(v)
+        elif name in an.deallocators and vals and self._stream_descriptor(args[0]):
+            pass  # `close(fileno(fp))`: the descriptor goes, the stream is still fp's to fclose()
         elif name in an.deallocators and vals:
             for o in self.held_by(vals[0]):
                 family = an.sites[o.site].family
@@ -522,6 +531,17 @@ class _Eval:
                     self.read(c)
         self.escape(vals)
         return ()
+
+    def _stream_descriptor(self, arg: Node) -> bool:
+        """Is ``arg`` a stream's descriptor: ``fileno(fp)``, ``dirfd(d)``, or a local assigned one?"""
+        a = unwrap(arg)
+        if a is not None and a.type == "call_expression":
+            return text(a.child_by_field_name("function")) in STREAM_DESCRIPTORS
+        if a is None or a.type != "identifier" or text(a) not in self.an.stream_fds:
+            return False
+        # `fd = fileno(f); fd = dup(fd); close(fd)`: a descriptor of its own now
+        return not any(text(a) in o.holders and self.an.sites[o.site].family.invalid == "negative"
+                       for o in self.objs)
 
     def descriptor_indices(self, left: Node) -> tuple:
         """Descriptors used as the index of a table this store writes (``conns[fd] = c``,
@@ -1080,6 +1100,9 @@ class Analysis:
                     self._with_sites.add(node.id)
         # locals assigned a pointer into another object (`c = strchr(s, ':')`): see refine
         self.interior = _interior_pointers(into) if into and self.cfg is not None else frozenset()
+        #: locals holding a stream's descriptor (`dfd = dirfd(dir)`): closing one leaves the stream
+        self.stream_fds = _interior_pointers(
+            [c for c in into if text(c.child_by_field_name("function")) in STREAM_DESCRIPTORS]) if into else frozenset()
         # `return` from `main` ends the process: what is still held then is not lost memory
         self.ends_process = function_name(fn) == "main"
         self.flags: frozenset[str] = frozenset()
