@@ -1,4 +1,7 @@
-"""Ground truth: a bounded cache filling up (logarithmic): 150 keys, then only hits."""
+"""Ground truth: a bounded cache filling up (logarithmic): 150 keys, then only hits.
+
+The fill is paced (6 ms a key, about 0.9 s) so that a sampler that starts late, or samples
+slowly on a loaded machine, still sees most of it; then about 1.1 s of hits."""
 import time
 
 cache = {}
@@ -11,6 +14,6 @@ def lookup(i):
     return cache[key]
 
 
-for i in range(500):
+for i in range(600):
     lookup(i)
-    time.sleep(0.0025)
+    time.sleep(0.006 if i < 150 else 0.0025)
