@@ -829,19 +829,6 @@ def _constant_comparisons(name: str, value: Node | None, compared: dict[str, fro
     return out
 
 
-def _compared_constants(ts: Node, compared: dict[str, frozenset[str]]) -> dict[str, bool]:
-    """:func:`_constant_comparisons` for the assignments and initializers in a statement."""
-    out: dict[str, bool] = {}
-    for n in descendants(ts, "assignment_expression"):
-        left = unwrap(n.child_by_field_name("left"))
-        if left is not None and left.type == "identifier" and operator_of(n) == "=":
-            out.update(_constant_comparisons(text(left), n.child_by_field_name("right"), compared))
-    for n in descendants(ts, "init_declarator"):
-        out.update(_constant_comparisons(declarator_name(n.child_by_field_name("declarator")),
-                                         n.child_by_field_name("value"), compared))
-    return out
-
-
 def _int_value(n: Node | None) -> int | None:
     """An integer literal (``0``, ``42``, ``-1``), else None."""
     n = unwrap(n)
@@ -980,23 +967,24 @@ def _assigned_roots(ts: Node) -> frozenset[str]:
     return frozenset(out)
 
 
-def _flag_constants(ts: Node, flags: frozenset[str]) -> dict[str, bool]:
-    """``{flag: value != 0}`` for the constants a statement assigns to flag variables."""
-    out = {}
-    stack = [ts]
-    while stack:
-        n = stack.pop()
-        if n.type == "assignment_expression" and operator_of(n) == "=":
-            name = text(n.child_by_field_name("left"))
-            value = _flag_value(n.child_by_field_name("right"))
-            if name in flags and value is not None:
-                out[name] = value != 0
-        elif n.type == "init_declarator":
-            name = declarator_name(n.child_by_field_name("declarator"))
-            value = _flag_value(n.child_by_field_name("value"))
-            if name in flags and value is not None:
-                out[name] = value != 0
-        stack.extend(n.named_children)
+def _constant_facts(ts: Node, flags: frozenset[str], compared: dict[str, frozenset[str]]) -> dict[str, bool]:
+    """The facts a statement's constant assignments and initializers set: ``{flag: value !=
+    0}`` for flag variables (``need_free = 1``, ``stream = NULL``), and what the constant
+    decides of the comparisons ``compared`` records (:func:`_constant_comparisons`)."""
+    out: dict[str, bool] = {}
+    for n in (*descendants(ts, "assignment_expression"), *descendants(ts, "init_declarator")):
+        if n.type == "assignment_expression":
+            if operator_of(n) != "=":
+                continue
+            name, value = text(n.child_by_field_name("left")), n.child_by_field_name("right")
+        else:
+            name, value = declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value")
+        if name in flags:
+            v = _flag_value(value)
+            if v is not None:
+                out[name] = v != 0
+        if name in compared:
+            out.update(_constant_comparisons(name, value, compared))
     return out
 
 
@@ -1301,10 +1289,8 @@ class Analysis:
                     roots = self._roots[node.id] = _assigned_roots(node.ts)
                 if roots:
                     facts = frozenset(f for f in facts if not (f[0][0] == "?" and self.repeated.get(f[0], frozenset()) & roots))
-            if assigned & self.flags:
-                facts = frozenset((dict(facts) | _flag_constants(node.ts, self.flags)).items())
-            if self.compared and assigned & self.compared.keys():
-                facts = frozenset((dict(facts) | _compared_constants(node.ts, self.compared)).items())
+            if assigned & self.flags or (self.compared and assigned & self.compared.keys()):
+                facts = frozenset((dict(facts) | _constant_facts(node.ts, self.flags, self.compared)).items())
             copy = self.copy_at.get(node.id)
             if copy is not None:
                 ev = _Eval(self, node.id, (state[0], facts))

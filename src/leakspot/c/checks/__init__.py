@@ -94,14 +94,13 @@ def run_c_checks(
             if own_statics:
                 wrappers.update({n: v for n, v in own.items() if n in own_statics})
         noreturn = frozenset(n for n, (_, role) in wrappers.items() if role == "noreturn")
-        noreturn |= declared_noreturn(tree.root_node) | (project.noreturn if project is not None else frozenset())
         if wrappers:
             fams = with_wrappers(fams, wrappers)
+    # declared `noreturn`: the run's facts already hold this file's own declarations
+    noreturn |= project.noreturn if project is not None else declared_noreturn(tree.root_node)
     findings: list[Finding] = []
-    if syntax:
-        ends = noreturn | declared_noreturn(tree.root_node) | (project.noreturn if project is not None else frozenset())
-        for rule in syntax:
-            findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule, ends))
+    for rule in syntax:
+        findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule, noreturn))
     if not fams:
         return findings, []
     skipped: list[str] = []

@@ -45,6 +45,29 @@ def comments_at(module: PythonModule, line: int) -> str:
     return " ".join(c.strip(" #") for c in parts)
 
 
+def is_test_name(name: str) -> bool:
+    """``test``, ``test_x`` or unittest's ``testX``: a test function, which a suite runs once."""
+    return name == "test" or name.startswith("test_") or (name.startswith("test") and name[4:5].isupper())
+
+
+def process_targets(module: PythonModule) -> frozenset[str]:
+    """Names given as ``target=`` to a ``Process(...)`` (``multiprocessing``, a context's
+    ``ctx.Process``) in the module: each is the whole life of a child process. Computed once
+    per module and shared by the checks that ask."""
+    found = getattr(module, "_process_targets", None)
+    if found is None:
+        found = frozenset(
+            short_name(k.value) for call in module.nodes(ast.Call) if short_name(call.func).endswith("Process")
+            for k in call.keywords if k.arg == "target")
+        module._process_targets = found  # type: ignore[attr-defined]
+    return found
+
+
+def short_name(expr: ast.expr) -> str:
+    """The last name of ``a.b.c`` or ``c``; "" for anything else (a call, a subscript)."""
+    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
+
+
 def display(expr: ast.expr) -> str:
     """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
     try:

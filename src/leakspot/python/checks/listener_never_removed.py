@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from leakspot.python.checks import PythonCheck, display, python_check
+from leakspot.python.checks import PythonCheck, display, is_test_name, process_targets, python_check, short_name as _short
 from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script
 
 if sys.version_info >= (3, 11):
@@ -111,7 +111,6 @@ class ListenerNeverRemoved(PythonCheck):
         for pair in pairs:
             self.by_short.setdefault(pair.short, []).append(pair)
         self.by_short.setdefault("receiver", [])
-        self._targets: set[str] | None = None
 
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
@@ -379,17 +378,10 @@ class ListenerNeverRemoved(PythonCheck):
             n = f.name
             if n in RUN_ONCE or (not n.startswith("__") and REGISTRAR_NAME.search(n)):
                 return True
-            if _is_test_name(n) or n in self._process_targets() or any(
+            if is_test_name(n) or n in process_targets(self.module) or any(
                     _short(d.func if isinstance(d, ast.Call) else d) == "fixture" for d in f.decorator_list):
                 return True
         return _is_script(self.module)  # a program that runs once, nothing imports it
-
-    def _process_targets(self) -> set[str]:
-        if self._targets is None:
-            self._targets = {
-                _short(k.value) for call in self.module.nodes(ast.Call) if _short(call.func).endswith("Process")
-                for k in call.keywords if k.arg == "target"}
-        return self._targets
 
     def _resets_lists(self, attr: str) -> bool:
         """``logger.handlers = []``, ``root.handlers[:] = saved`` or ``logger.handlers.clear()``."""
@@ -473,11 +465,6 @@ def _named_after(function: str, registrar: str) -> bool:
     return len(reg) >= 6 and f"_{reg}_" in f"_{name}_"
 
 
-def _is_test_name(name: str) -> bool:
-    """``test``, ``test_x`` or unittest's ``testX``: a test, which runs once per session."""
-    return name == "test" or name.startswith("test_") or (name.startswith("test") and name[4:5].isupper())
-
-
 def _mentions_listeners(test: ast.expr) -> bool:
     """Does a condition look at what is registered (``logger.handlers``, ``_registered``)?"""
     for n in ast.walk(test):
@@ -498,10 +485,6 @@ def _strong(call: ast.Call) -> bool:
     kw = {k.arg: k.value for k in call.keywords}
     weak = kw.get("weak")
     return (isinstance(weak, ast.Constant) and weak.value is False) and "dispatch_uid" not in kw
-
-
-def _short(func: ast.expr) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _attr_of(expr: ast.expr) -> str:

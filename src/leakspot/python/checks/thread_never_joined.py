@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from leakspot.python.checks import python_check
+from leakspot.python.checks import process_targets, python_check, short_name as _short
 from leakspot.python.checks.open_without_close import Resource, ResourceCheck
 
 THREAD = Resource(
@@ -27,7 +27,6 @@ class ThreadNeverJoined(ResourceCheck):
 
     code = "LK108"
     resources = THREADS
-    _entry_points: set[str] | None = None
 
     def visit_Call(self, call: ast.Call) -> None:
         if _short(call.func) != "Thread" and not (isinstance(call.func, ast.Name) and call.func.id in self.names.aliases):
@@ -59,11 +58,7 @@ class ThreadNeverJoined(ResourceCheck):
     def _process_entry_point(self, fn) -> bool:
         """Is ``fn`` the ``target=`` of a ``Process(...)`` in this module? Then it is the whole
         life of that process, whose shutdown joins every non-daemon thread."""
-        if self._entry_points is None:
-            self._entry_points = {
-                _short(k.value) for call in self.module.nodes(ast.Call) if _short(call.func).endswith("Process")
-                for k in call.keywords if k.arg == "target"}
-        return fn.name in self._entry_points
+        return fn.name in process_targets(self.module)
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "start"
@@ -77,7 +72,7 @@ class ThreadNeverJoined(ResourceCheck):
         return [leak for leak in leaks if leak.node is None or not self._after_failed_start(leak.node, fn, var)]
 
     def _after_failed_start(self, node: ast.AST, fn, var: str) -> bool:
-        p, child = self.module.parent(node), node
+        p = self.module.parent(node)
         while p is not None and p is not fn:
             if isinstance(p, ast.ExceptHandler):
                 t = self.module.parent(p)
@@ -86,9 +81,5 @@ class ThreadNeverJoined(ResourceCheck):
                         and isinstance(n.func.value, ast.Name) and n.func.value.id == var
                         for b in t.body for n in ast.walk(b)):
                     return True
-            p, child = self.module.parent(p), p
+            p = self.module.parent(p)
         return False
-
-
-def _short(expr: ast.expr) -> str:
-    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""

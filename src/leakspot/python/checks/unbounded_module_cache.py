@@ -6,7 +6,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from leakspot.python.checks import comments_at, PythonCheck, display, python_check
+from leakspot.python.checks import comments_at, PythonCheck, display, is_test_name, python_check
 from leakspot.python.parse import FunctionNode
 
 CONTAINER_CALLS = frozenset(
@@ -212,7 +212,7 @@ class UnboundedModuleCache(PythonCheck):
         cls = _enclosing_class(self.module, fn)
         import_time = _runs_at_import(self.module, chain, decorators) or any(
             self._only_called_at_import(f) for f in chain) or any(
-            f.name == "test" or f.name.startswith("test_") for f in chain)  # a test runs once
+            is_test_name(f.name) for f in chain)  # a test runs once
         for node in _own_nodes(fn):
             c = self._resolve(node, containers, local, cls, instance_attrs)
             if c is None:
