@@ -23,8 +23,11 @@ make a linear leak look logarithmic):
    the sites whose live bytes vary by at least ``min_growth`` (the others are not tested:
    independent filtering, Bourgon, Gentleman and Huber, PNAS 2010).
 
-A site **grows** when its adjusted p-value is under ``1 - confidence`` and its class is linear
-or exponential: a significant rise that saturates is a cache filling, not a leak.
+A site **grows** when its adjusted p-value is under ``1 - confidence``, its floor rose by
+``min_growth`` bytes at least (the median of the later half of the block minima less that of
+the earlier half: a significant trend of a few hundred bytes is the sampler's phase drifting
+over churn, not a leak), and its class is linear or exponential: a significant rise that
+saturates is a cache filling, not a leak.
 """
 
 from __future__ import annotations
@@ -92,14 +95,30 @@ class SiteResult:
         }
 
 
+def _block_minima(values: np.ndarray) -> np.ndarray:
+    """The minimum of each of up to 10 equal blocks of ``values`` (blocks of two samples at
+    least: short traces keep some power)."""
+    k = min(10, len(values) // 2)
+    return np.array([b.min() for b in np.array_split(values, k)], dtype=float)
+
+
+def floor_rise(values: np.ndarray) -> float:
+    """How far the floor of a series rose (bytes): the median of the later half of the block
+    minima less the median of the earlier half (0 for fewer than 6 samples)."""
+    if len(values) < 6:
+        return 0.0
+    minima = _block_minima(values)
+    half = len(minima) // 2
+    return float(np.median(minima[half:]) - np.median(minima[:half]))
+
+
 def _trend_p(times: np.ndarray, values: np.ndarray) -> float:
     """One-sided Mann-Kendall p-value for an increase, on the minima of up to 10 blocks."""
     n = len(values)
     if n < 6:
         return 1.0
-    k = min(10, n // 2)  # blocks of two samples at least: short traces keep some power
-    blocks = np.array_split(values, k)
-    minima = np.array([b.min() for b in blocks], dtype=float)
+    minima = _block_minima(values)
+    k = len(minima)
     if np.all(minima == minima[0]):
         return 1.0
     tau, p = stats.kendalltau(np.arange(k), minima)
@@ -216,7 +235,10 @@ def analyze(trace: Trace, confidence: float = CONFIDENCE, min_growth: int = 4096
     out = []
     alpha = 1 - confidence
     for file, line, klass, coef, leaked, rate, p, v, _, raw in rows:
-        significant = p < alpha
+        # a trend is also an effect: the floor must rise by `min_growth` bytes at least (the
+        # phase at which a sampler catches churn can drift by a buffer or two: massif thins its
+        # snapshots as a run goes on)
+        significant = p < alpha and floor_rise(v) >= min_growth
         # a filling cache rose for real (unadjusted p < 0.05) and then held what it filled: the
         # least live bytes of the second half are over half the range. Churn and saw-tooth
         # return to their floor, so anything else without a significant trend is constant
