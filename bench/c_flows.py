@@ -9,7 +9,8 @@ const``, never-written ``static`` and global variables, functions returning cons
 file or in another), ``switch``, ``while (1) ... break``, ``for`` loops that run once, ``goto``,
 copies of the pointer, sinks and sources in the same file and in other files, pointers to the
 pointer, function pointers, structs and arrays. The resources are heap memory (``malloc``,
-``calloc``, ``strdup``), ``FILE *`` (``fopen``), descriptors (``open``) and directory streams
+``calloc``, ``strdup``), ``FILE *`` (``fopen``), descriptors (``open``, and ``OPEN``/``CLOSE``
+macros for ``open``/``close`` defined in the support header) and directory streams
 (``opendir``). The code is generated here, written for this benchmark.
 
 Then it runs ``leakspot check`` on the whole project (one run) and on each file alone (as a
@@ -45,6 +46,13 @@ SUPPORT_H = """#ifndef SUPPORT_H
 #include <dirent.h>
 #define DEFINE_TRUE 1
 #define DEFINE_FALSE 0
+#ifdef _WIN32
+#define OPEN _open
+#define CLOSE _close
+#else
+#define OPEN open
+#define CLOSE close
+#endif
 typedef struct { void *first; void *second; } pair_t;
 extern const int GLOBAL_CONST_TRUE;
 extern const int GLOBAL_CONST_FALSE;
@@ -84,6 +92,8 @@ RESOURCES = {
     "fopen": ("FILE *", "NULL", "fopen(\"out.txt\", \"w+\")", "{v} == NULL", "fclose({v})", "fputs(\"x\", {v})"),
     "open": ("int ", "-1", "open(\"out.txt\", O_RDWR | O_CREAT, 0600)", "{v} < 0", "close({v})", "write({v}, \"x\", 1)"),
     "opendir": ("DIR *", "NULL", "opendir(\".\")", "{v} == NULL", "closedir({v})", "printPointer(readdir({v}))"),
+    # descriptors through the header's OPEN/CLOSE macros, as portable code spells them
+    "OPEN": ("int ", "-1", "OPEN(\"out.txt\", O_RDWR | O_CREAT, 0600)", "{v} < 0", "CLOSE({v})", "write({v}, \"x\", 1)"),
 }
 
 #: constant-condition variants: (file-scope definitions, true condition, false condition)

@@ -296,7 +296,8 @@ class CFG:
                 return self._cond(left, self._cond(right, t, f), f)
             if op == "||":
                 return self._cond(left, t, self._cond(right, t, f))
-        if k == "call_expression" and text(expr.child_by_field_name("function")) in HINTS:
+        if k == "call_expression" and ((name := text(expr.child_by_field_name("function"))) in HINTS
+                                       or name in self.env.hints):
             args = expr.child_by_field_name("arguments")
             if args is not None and args.named_child_count:
                 return self._cond(args.named_children[0], t, f)

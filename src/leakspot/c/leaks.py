@@ -140,18 +140,19 @@ MAX_VISITS = 20000
 STDIO_FDS = frozenset({"0", "1", "2", "STDIN_FILENO", "STDOUT_FILENO", "STDERR_FILENO"})
 
 
-def _fills_stdio(call: Node, name: str) -> bool:
-    """Is ``call`` an ``open()``/``dup()`` whose result is discarded on purpose because it fills
-    a standard descriptor: ``open("/dev/null", ...)`` alone as a statement (the daemon idiom
-    after ``close(0)``), or either right after ``close(0|1|2)`` in the same block (``close(0);
+def _fills_stdio(call: Node, family: str) -> bool:
+    """Is ``call``, an allocator of the ``family`` named, an ``open()``/``dup()`` (or another
+    descriptor allocator: a wrapper, a macro) whose result is discarded on purpose because it
+    fills a standard descriptor: ``open("/dev/null", ...)`` alone as a statement (the daemon
+    idiom after ``close(0)``), or right after ``close(0|1|2)`` in the same block (``close(0);
     dup(fd);``: the lowest free descriptor is the one just closed)? POSIX.1-2017 ``open()``:
     "the file descriptor returned shall be the lowest numbered file descriptor not currently
     open for that process"."""
-    if name not in ("open", "open64", "dup") or call.parent is None or call.parent.type != "expression_statement":
+    if family != "descriptor" or call.parent is None or call.parent.type != "expression_statement":
         return False
     args = call.child_by_field_name("arguments")
     first = args.named_children[0] if args is not None and args.named_children else None
-    if name != "dup" and first is not None and first.type == "string_literal" and text(first) == '"/dev/null"':
+    if first is not None and first.type == "string_literal" and text(first) == '"/dev/null"':
         return True
     prev = call.parent.prev_named_sibling
     while prev is not None and prev.type == "comment":
@@ -401,7 +402,7 @@ class _Eval:
                 name, fn = self.an.targets[text(callee)], callee
         args_node = n.child_by_field_name("arguments")
         args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
-        if name in HINTS and args:
+        if (name in HINTS or name in self.an.env.hints) and args:
             return self.eval(args[0])
         if fn is not None and fn.type != "identifier":
             self.read(fn)
@@ -1063,7 +1064,7 @@ class Analysis:
                 if name in RETURNS_INTO_ARG0:
                     into.append(call)
                 elif name in self.allocators:
-                    if _fills_stdio(call, name):
+                    if _fills_stdio(call, self.allocators[name].name):
                         continue
                     if not focus or self.allocators[name].name == focus:
                         self.site_of[call.id] = len(self.sites)
@@ -1238,6 +1239,8 @@ class Analysis:
             node = cfg.nodes[node_id]
             for succ, label, new_state, events in self._transfer(node, state):
                 for e in events:
+                    if e.kind != "mismatch" and self.sites[e.site].callee in self.sites[e.site].family.reopeners:
+                        continue  # a reopened stream is still held by the stream it was given
                     key = (e.site, _CATEGORY.get(e.kind, "leak"))
                     if key not in found and not (self.cfg.loop_body and e.kind in ("return", "end", "overwrite")
                                                  and self._zero_trip(e, skipped)):

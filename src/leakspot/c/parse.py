@@ -197,6 +197,10 @@ class Family:
     adopters: frozenset[str] = frozenset()
     #: out-parameter allocators that fill a two-element array (``pipe(fds)``)
     pair_allocators: frozenset[str] = frozenset()
+    #: allocators whose result is the stream they are given (``freopen(path, mode, stdin)``):
+    #: it stays reachable through that stream, so only releasing it with another family's
+    #: function is reported (``mismatched-deallocator``), not losing it
+    reopeners: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -208,6 +212,7 @@ def families() -> tuple[Family, ...]:
                frozenset(f["reallocators"]), f.get("invalid", "null"),
                tuple((k, v["arg"], v["fails"]) for k, v in sorted(f.get("out_allocators", {}).items())),
                frozenset(f.get("adopters", ())),
-               frozenset(k for k, v in f.get("out_allocators", {}).items() if v.get("pair")))
+               frozenset(k for k, v in f.get("out_allocators", {}).items() if v.get("pair")),
+               frozenset(f.get("reopeners", ())))
         for name, f in raw["families"].items()
     )

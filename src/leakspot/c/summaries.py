@@ -103,16 +103,18 @@ def project_summaries(trees, families: list[Family], lends=None) -> dict[str, tu
 
 
 def solve_rounds(gathered: list[tuple[dict[str, Facts], list[bytes]]], families: list[Family],
-                 lends=None, dropped: set[str] | None = None) -> dict[str, tuple[str, str]]:
+                 lends=None, dropped: set[str] | None = None, seed=()) -> dict[str, tuple[str, str]]:
     """Wrapper summaries from each file's ``(facts, later)`` (:func:`function_facts` with the
     families' own names): :func:`solve`, then rounds that look again at the functions that
-    mention a wrapper found in the previous round, until no new wrapper appears."""
+    mention a wrapper found in the previous round (in the first round, also those that mention
+    a name of ``seed``: names added to ``families`` that the files did not all know, such as
+    the run's macros), until no new wrapper appears."""
     from leakspot.c.parse import parse_c
 
     facts = merge([f for f, _ in gathered], dropped)
     later = [b for _, rest in gathered for b in rest]
     wrappers = solve(facts, families, lends)
-    new = set(wrappers)
+    new = set(wrappers) | set(seed)
     while new and later:
         pattern = names_pattern(new)
         pending = [b for b in later if pattern.search(b)]
@@ -299,7 +301,8 @@ def _summarise(f: Facts, families: list[Family], known: dict[str, tuple[str, str
     for fam in families:
         def allocates(callee: str) -> bool:
             # a reallocator returns its argument grown, not a fresh resource of this function
-            return (callee in fam.allocators and callee not in fam.reallocators) or known.get(callee) == (
+            return (callee in fam.allocators and callee not in fam.reallocators
+                    and callee not in fam.reopeners) or known.get(callee) == (
                 fam.name, "alloc")
 
         def frees(callee: str) -> bool:
@@ -334,13 +337,17 @@ def merge(per_file: list[dict[str, Facts]], dropped: set[str] | None = None) -> 
 
 
 def with_wrappers(families: list[Family], wrappers: dict[str, tuple[str, str]]) -> list[Family]:
-    """The families with each wrapper added to its family's allocators or deallocators."""
+    """The families with each wrapper added to its family's allocators or deallocators (role
+    ``"alloc"`` or ``"free"``), or to its reallocators (``"realloc"``: macros that stand for one,
+    :mod:`leakspot.c.macros`)."""
     from dataclasses import replace
 
     out = []
     for fam in families:
-        alloc = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role == "alloc"}
+        alloc = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role in ("alloc", "realloc")}
         free = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role == "free"}
-        out.append(replace(fam, allocators=fam.allocators | alloc, deallocators=fam.deallocators | free)
+        grow = {n for n, (fname, role) in wrappers.items() if fname == fam.name and role == "realloc"}
+        out.append(replace(fam, allocators=fam.allocators | alloc, deallocators=fam.deallocators | free,
+                           reallocators=fam.reallocators | grow)
                    if alloc or free else fam)
     return out

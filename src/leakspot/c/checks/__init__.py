@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from leakspot.c.borrows import file_borrows, is_static
 from leakspot.c.borrows import solve as solve_borrows
+from leakspot.c.cfg import HINTS
 from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
 from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function, reading_functions
+from leakspot.c.macros import function_names, macro_defs, macro_hints, macro_roles
 from leakspot.c.parse import Family, declared_noreturn, families, function_name, functions, parse_c, text
 from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
 from leakspot.config import DEFAULT, Settings
@@ -77,6 +79,14 @@ def run_c_checks(
     lines = data.decode("utf-8", "replace").split("\n")  # tree-sitter rows end at \n only
     noreturn: frozenset[str] = frozenset()
     project: CProject | None = settings.c_project  # type: ignore[assignment]
+    # macros that stand for a family function: the run's (in its wrappers) and this file's own
+    defs = macro_defs(data)
+    macros = macro_roles(defs, fams) if fams and defs else {}
+    if macros:
+        named = project.functions if project is not None else frozenset()
+        macros = {n: r for n, r in macros.items() if n not in named and n not in function_names(tree.root_node)}
+    if macros:
+        fams = with_wrappers(fams, macros)
     lends, lends_key = file_lends(tree.root_node, display, fams, project) if fams else ({}, None)
     defined = [(function_name(fn), fn) for fn in functions(tree.root_node)]
     if fams:
@@ -85,10 +95,14 @@ def run_c_checks(
         # ones (a name that is `static` in several files has no project-wide summary)
         own_statics = {name for name, fn in defined if is_static(fn) and name in project.ambiguous} if (
             project is not None and project.ambiguous) else set()
-        if project is None or own_statics:
-            own = project_summaries([tree], fams, lends)
         if project is None:
-            wrappers = own
+            own = project_summaries([tree], fams, lends)
+        elif own_statics:
+            # the run's wrappers and macros are known to this file's own static helpers too
+            run_wide = with_wrappers(fams, {n: (f, r) for n, f, r in project.wrappers if r != "noreturn"})
+            own = project_summaries([tree], run_wide, lends)
+        if project is None:
+            wrappers = {**macros, **own}
         else:
             wrappers = {name: (fam, role) for name, fam, role in project.wrappers}
             if own_statics:
@@ -99,13 +113,22 @@ def run_c_checks(
     # declared `noreturn`: the run's facts already hold this file's own declarations
     noreturn |= project.noreturn if project is not None else declared_noreturn(tree.root_node)
     findings: list[Finding] = []
+    if syntax:
+        # reallocators through macros: the run's, and this file's own
+        roles = dict(macros) if fams else macro_roles(defs, list(families()))
+        if project is not None:
+            roles.update({n: (fam, role) for n, fam, role in project.wrappers if role == "realloc"})
+        grow = frozenset(n for n, (_, role) in roles.items() if role == "realloc")
     for rule in syntax:
-        findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule, noreturn))
+        findings.extend(C_SYNTAX_CHECKS[rule.code](tree, display, lines, rule, noreturn, grow))
     if not fams:
         return findings, []
     skipped: list[str] = []
     gave_up: list[str] = []
     env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
+    hints = macro_hints(defs, HINTS | env.hints) if defs else frozenset()
+    if hints - env.hints:
+        env = env.merged(Env(hints=hints))
     module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends, lends_key)
     for name, fn in defined:
         if fn.has_error:
@@ -176,6 +199,13 @@ class CProject:
     #: functions and function-like macros some file declares never to return
     #: (:func:`leakspot.c.parse.declared_noreturn`)
     noreturn: frozenset[str] = frozenset()
+    #: every function some file of the run defines or declares (a macro of such a name is
+    #: not taken for a family function: :mod:`leakspot.c.macros`)
+    functions: frozenset[str] = frozenset()
+
+
+#: Files whose macros every file of the run sees (:func:`file_facts`).
+HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc", ".def")
 
 
 def _releasers(fams: list[Family]) -> frozenset[str]:
@@ -183,14 +213,26 @@ def _releasers(fams: list[Family]) -> frozenset[str]:
 
 
 def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
-    """One C file's share of the project facts: ``(wrapper facts, later, constants, borrows)``
-    (:func:`leakspot.c.summaries.tree_facts`, :func:`leakspot.c.constants.file_constants`,
-    :func:`leakspot.c.borrows.file_borrows`; ``display`` names the file's ``static``
-    functions); picklable, computed in worker processes."""
+    """One C file's share of the project facts: ``(wrapper facts, later, constants, borrows,
+    declared noreturn, macro definitions of a header, functions defined or declared)`` (:func:`leakspot.c.summaries.tree_facts`,
+    :func:`leakspot.c.constants.file_constants`, :func:`leakspot.c.borrows.file_borrows`,
+    :func:`leakspot.c.parse.declared_noreturn`, :func:`leakspot.c.macros.macro_defs`,
+    :func:`leakspot.c.macros.function_names`;
+    ``display`` names the file's ``static`` functions); picklable, computed in worker
+    processes."""
     root = parse_c(data).root_node
     fams = _all_families(settings)
-    return (*tree_facts(root, fams), file_constants(root, data), file_borrows(root, display, _releasers(fams)),
-            declared_noreturn(root))
+    defs = macro_defs(data)
+    roles = macro_roles(defs, fams) if defs else {}
+    if roles:
+        named = function_names(root)
+        roles = {n: r for n, r in roles.items() if n not in named}
+    known = with_wrappers(fams, roles) if roles else fams
+    # a header's macros are the run's; a source file's are its own (`#define xzalloc(s)
+    # calloc(s, 1)` in one file's test harness says nothing of the other files' `xzalloc`)
+    shared = defs if display.endswith(HEADER_SUFFIXES) else ()
+    return (*tree_facts(root, known), file_constants(root, data), file_borrows(root, display, _releasers(fams)),
+            declared_noreturn(root), shared, function_names(root))
 
 
 def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
@@ -198,12 +240,22 @@ def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozens
     :func:`leakspot.c.constants.candidates` that some file writes (``written``)."""
     lends = solve_borrows([g[3] for g in gathered], reading_functions())
     ambiguous: set[str] = set()
-    found = solve_rounds([(g[0], g[1]) for g in gathered], _all_families(settings), lends, ambiguous)
+    fams = _all_families(settings)
+    defs = [d for g in gathered for d in g[5]]
+    named = frozenset().union(*(g[6] for g in gathered))
+    macros = {n: r for n, r in macro_roles(defs, fams).items() if n not in named}
+    found = solve_rounds([(g[0], g[1]) for g in gathered], with_wrappers(fams, macros), lends, ambiguous,
+                         seed=macros)
+    found = {**macros, **found}  # a function of the run named like a macro is what it does
     wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
     digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
-    return CProject(wrappers, project_env([g[2] for g in gathered], written), borrows, digest,
-                    frozenset(ambiguous), frozenset().union(*(g[4] for g in gathered)))
+    env = project_env([g[2] for g in gathered], written)
+    hints = macro_hints(defs, HINTS)
+    if hints:
+        env = env.merged(Env(hints=hints))
+    return CProject(wrappers, env, borrows, digest,
+                    frozenset(ambiguous), frozenset().union(*(g[4] for g in gathered)), named)
 
 
 _TABLES: dict[int, tuple[CProject, dict, dict]] = {}
@@ -248,7 +300,9 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
     holders = event.holders
     var = f"`{holders[0].removeprefix('::')}`" if holders else "the result"
     if event.kind == "mismatch":
-        expected = " or ".join(f"`{d}()`" for d in sorted(site.family.deallocators)[:2])
+        # the family's own functions, not the run's wrappers and macros of them
+        base = next((f for f in families() if f.name == site.family.name), site.family)
+        expected = " or ".join(f"`{d}()`" for d in sorted(base.deallocators, key=lambda d: (d.startswith("_"), d))[:2])
         where_node = cfg_node.ts
         exit_msg = f"`{event.releaser}()` is called on it here"
         detail = f"`{event.releaser}()` on line {where_node.start_point[0] + 1} releases it, but it needs {expected}"

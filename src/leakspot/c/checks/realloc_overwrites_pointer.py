@@ -168,10 +168,12 @@ def _innermost(d: Node | None) -> Node | None:
     return d
 
 
-def check(tree, display: str, lines: list[str], rule, noreturn: frozenset[str] = frozenset()) -> list[Finding]:
+def check(tree, display: str, lines: list[str], rule, noreturn: frozenset[str] = frozenset(),
+          more: frozenset[str] = frozenset()) -> list[Finding]:
     """Assignments ``x = REALLOC(x, ...)`` whose failure path does not end the process
-    (``noreturn``: the run's functions that never return, besides libc's)."""
-    reallocators = frozenset().union(*(f.reallocators for f in families())) - FREES_ON_FAILURE
+    (``noreturn``: the run's functions that never return, besides libc's; ``more``: the run's
+    macros that stand for a reallocator, :mod:`leakspot.c.macros`)."""
+    reallocators = (frozenset().union(*(f.reallocators for f in families())) | more) - FREES_ON_FAILURE
     out = []
     stack = [tree.root_node]
     while stack:
