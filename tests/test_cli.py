@@ -184,3 +184,28 @@ def test_c_file_checked_alone_reads_the_headers_it_includes(tmp_path: Path) -> N
     r = run("check", "main.c", cwd=tmp_path)
     # without the header: `print_line` may keep `d`, and `VERBOSE` may be true
     assert r.returncode == 1 and "`folded`" in r.stdout and "`shown`" not in r.stdout, r.stdout
+
+
+def test_c_file_finds_its_headers_in_another_folder_of_the_project(tmp_path: Path) -> None:
+    """`src/main.c` includes `"util.h"`, which a build would find with `-Iinclude`: the nearest
+    header of that name under the project's root tells its prototypes and macros. Two headers
+    of one name equally near leave it unresolved."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "include").mkdir()
+    (tmp_path / "src" / "net").mkdir(parents=True)
+    (tmp_path / "include" / "util.h").write_text(
+        "#define OPEN open\nvoid print_line(const char *line);\n")
+    (tmp_path / "src" / "net" / "main.c").write_text(
+        '#include <stdlib.h>\n#include <fcntl.h>\n#include "util.h"\n'
+        "void shown(void) {\n    char *d = malloc(8);\n    if (d == NULL)\n        return;\n"
+        "    print_line(d);\n}\n"
+        "int opened(const char *path) {\n    int fd = OPEN(path, O_RDONLY);\n    return fd < 0;\n}\n")
+    r = run("check", "main.c", cwd=tmp_path / "src" / "net")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "main.c:5:15: LK201 [malloc-without-free]" in r.stdout, r.stdout
+    assert "main.c:11:14: LK203 [fd-without-close]" in r.stdout, r.stdout
+    assert "util.h" not in r.stdout
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "util.h").write_text("void print_line(char *line);\n")
+    r = run("check", "main.c", cwd=tmp_path / "src" / "net")
+    assert r.returncode == 0 and "Found 0 findings" in r.stdout, r.stdout

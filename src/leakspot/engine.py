@@ -164,7 +164,8 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
 
 
 def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], settings: Settings,
-                           pool: ProcessPoolExecutor | None = None, jobs: int = 1) -> Settings:
+                           pool: ProcessPoolExecutor | None = None, jobs: int = 1, root: Path = Path("."),
+                           exclude: list[str] | None = None, anchored=None) -> Settings:
     """Cross-file C facts: the allocation and deallocation wrappers defined anywhere in the run
     (``xmalloc`` in one file, its callers in another) and the constants of every file, put in
     ``settings.c_project`` for the per-file analyses. Each file's facts are gathered in the worker ``pool`` when there is one.
@@ -185,10 +186,12 @@ def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], setti
     else:
         outs = [_c_facts(paths, settings)]
     gathered = [g for facts, _ in outs for g in facts]
-    # the run's files' own headers (`#include "io.h"` next to them) that are not in the run
-    # tell their prototypes, constants and inline wrappers too; their findings are not reported
+    # the run's files' own headers (`#include "io.h"` next to them, or found under the root)
+    # that are not in the run tell their prototypes, constants, macros and inline wrappers
+    # too; their findings are not reported
     seen = {f.path.resolve() for f in c_files}
-    pending = set().union(*(inc for _, inc in outs)) - seen
+    index = _HeaderIndex(root, exclude, anchored)
+    pending = set().union(*(index.resolve(inc) for _, inc in outs)) - seen
     for _ in range(4):
         if not pending or len(seen) > 20000:
             break
@@ -197,7 +200,7 @@ def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], setti
         gathered.extend(facts)
         chunks.append(headers)
         seen |= pending
-        pending = inc - seen
+        pending = index.resolve(inc) - seen
     # globals that are constant unless another file writes them: a second, targeted scan
     names = candidates([g[2] for g in gathered])
     written: frozenset[str] = frozenset()
@@ -224,13 +227,14 @@ def _c_writes(paths: list[tuple[Path, str]], names: frozenset[str]) -> frozenset
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.MULTILINE)
 
 
-def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, set[Path]]:
+def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, set[tuple[Path, str]]]:
     """The project facts of each readable file (:func:`leakspot.c.checks.file_facts`), and the
-    headers they include with quotes that exist beside them (resolved paths)."""
+    headers they include with quotes: ``(including file, the name written)`` pairs, to resolve
+    with :class:`_HeaderIndex`."""
     from leakspot.c.checks import file_facts
 
     out = []
-    includes: set[Path] = set()
+    includes: set[tuple[Path, str]] = set()
     for path, display in paths:
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
@@ -240,13 +244,86 @@ def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, s
             continue
         out.append(file_facts(data, settings, display))
         for m in _INCLUDE.finditer(data):
-            header = path.parent / m.group(1).decode("utf-8", "replace")
-            try:
-                if header.suffix in (".h", ".c", ".inc") and header.is_file():
-                    includes.add(header.resolve())
-            except OSError:
-                continue
+            name = m.group(1).decode("utf-8", "replace")
+            if name.endswith((".h", ".c", ".inc")):
+                includes.add((path, name))
     return out, includes
+
+
+def _project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds ``.git``, ``leakspot.toml`` or
+    ``pyproject.toml`` (``start`` itself when there is none)."""
+    here = start.resolve()
+    for d in (here, *here.parents):
+        if any((d / marker).exists() for marker in (".git", "leakspot.toml", "pyproject.toml")):
+            return d
+    return here
+
+
+class _HeaderIndex:
+    """Where a quoted ``#include "name"`` of a run's C file is: beside the including file, as
+    the compiler looks first; else the header of that relative path under the project's root
+    (:func:`_project_root` of the run's root) nearest to the including file (the ``-I`` directories of a build are not known: a source
+    in ``src/`` includes ``"util.h"`` from ``include/``). A name with two equally near
+    candidates is left unresolved. The root is walked once, on the first include not found
+    beside its file, with the run's exclude patterns relative to the run's root (at most :data:`MAX_INDEXED` headers).
+
+    This is the fallback of IDE indexers that resolve includes without a build (Eclipse CDT's
+    "heuristic include resolution")."""
+
+    MAX_INDEXED = 50000
+
+    def __init__(self, root: Path, exclude: list[str] | None, anchored=None) -> None:
+        self.root = _project_root(root)
+        self.exclude = exclude
+        self.anchored = anchored
+        self.by_name: dict[str, list[Path]] | None = None
+        self.cache: dict[tuple[Path, str], Path | None] = {}
+
+    def resolve(self, includes: set[tuple[Path, str]]) -> set[Path]:
+        """The resolved paths of ``includes`` (see :func:`_c_facts`) that could be found."""
+        out: set[Path] = set()
+        for inc in includes:
+            if inc not in self.cache:
+                self.cache[inc] = self._find(*inc)
+            if self.cache[inc] is not None:
+                out.add(self.cache[inc])
+        return out
+
+    def _find(self, including: Path, name: str) -> Path | None:
+        beside = including.parent / name
+        try:
+            if beside.is_file():
+                return beside.resolve()
+        except OSError:
+            return None
+        if self.by_name is None:
+            self.by_name = {}
+            try:
+                headers = [f.path for f in discover([self.root], self.root, self.exclude, self.anchored)[0]
+                           if f.path.suffix in (".h", ".inc")][: self.MAX_INDEXED]
+            except OSError:
+                headers = []
+            for h in headers:
+                self.by_name.setdefault(h.name, []).append(h.resolve())
+        want = Path(name).parts
+        if ".." in want:
+            return None
+        here = including.resolve().parent.parts
+        ranked = []
+        for cand in self.by_name.get(want[-1], ()):
+            if cand.parts[-len(want):] != want:
+                continue
+            shared = 0
+            for a, b in zip(here, cand.parts):
+                if a != b:
+                    break
+                shared += 1
+            ranked.append((shared, cand))
+        ranked.sort(key=lambda x: -x[0])
+        if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
+            return None
+        return ranked[0][1]
 
 
 def run(
@@ -279,12 +356,12 @@ def run(
         size = max(1, min(32, len(files) // (jobs * 8)))
         chunks = [files[i : i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            settings = _with_project_wrappers(files, frozen, settings, pool, jobs)
+            settings = _with_project_wrappers(files, frozen, settings, pool, jobs, root, exclude, anchored)
             n = len(chunks)
             outputs = [o for chunk_out in pool.map(_analyze_chunk, chunks, [frozen] * n, [settings] * n, [root] * n)
                        for o in chunk_out]
     else:
-        settings = _with_project_wrappers(files, frozen, settings)
+        settings = _with_project_wrappers(files, frozen, settings, root=root, exclude=exclude, anchored=anchored)
         outputs = [_analyze_file(f, frozen, settings, root) for f in files]
     for out in outputs:
         result.findings.extend(out.findings)
