@@ -34,27 +34,38 @@ class CNode:
 
     Attributes:
         id: index in :attr:`CFG.nodes`.
-        kind: ``entry`` | ``exit`` | ``stmt`` | ``decl`` | ``cond`` | ``return`` | ``nop`` | ``dead``.
-        ts: the tree-sitter node evaluated here (expression, declaration, return statement).
-        succ: successors as (node id, edge label); labels are ``"true"``/``"false"`` on conditions.
+        kind: ``entry`` | ``exit`` | ``stmt`` | ``decl`` | ``cond`` | ``return`` | ``nop`` | ``dead``
+            | ``pp`` (a preprocessor condition the function tests more than once).
+        ts: the tree-sitter node evaluated here (expression, declaration, return statement; for
+            ``pp``, the macro's name or the comparison).
+        succ: successors as (node id, edge label); labels are ``"true"``/``"false"`` on conditions
+            (for ``pp``: whether :attr:`key` holds).
+        key: for ``pp``, what the condition says, the same for each test of it
+            (``X`` for ``#ifdef X`` and ``#ifndef X``, ``PY_MAJOR_VERSION<3`` for ``< 3`` and ``>= 3``).
     """
 
     id: int
     kind: str
     ts: Node | None = None
     succ: list[tuple[int, str]] = field(default_factory=list)
+    key: str = ""
 
 
 class CFG:
     """The CFG of one ``function_definition``: ``entry`` and ``exit`` node ids and ``nodes``."""
 
     def __init__(self, fn: Node, noreturn: frozenset[str] = frozenset(), env: Env = EMPTY,
-                 shadowed: frozenset[str] = frozenset()) -> None:
+                 shadowed: frozenset[str] = frozenset(), watched: frozenset[str] = frozenset()) -> None:
         """``noreturn``: more functions that never return (the project's ``die()``), besides
         :data:`NORETURN`; ``env``: the constants known at file scope
-        (:mod:`leakspot.c.constants`), except the names in ``shadowed`` (the function's locals)."""
+        (:mod:`leakspot.c.constants`), except the names in ``shadowed`` (the function's locals);
+        ``watched``: the functions whose calls make a preprocessor condition worth remembering
+        along a path (the analysis' allocators and deallocators: see :meth:`_preproc`)."""
         self.noreturn = NORETURN | noreturn if noreturn else NORETURN
         self.env = env
+        self.fn = fn
+        self.watched = watched
+        self._pp_counts: dict[str, int] | None = None
         self.shadowed = shadowed
         self.nodes: list[CNode] = []
         #: the first condition node of each counting ``for`` loop -> the loop's body
@@ -273,9 +284,41 @@ class CFG:
         if known is not None:
             # `#if 0` / `#if 1`: only one side is compiled
             return self._new("nop", None, [(first if known else other, "")]).id
+        tested = _macro_test(node)
+        if tested is not None and self._pp_tests(tested[1]) > 1:
+            # `#ifdef HAVE_MMAP ... #ifndef HAVE_MMAP` in one function: one build takes both
+            # the same way, so the path remembers which
+            where, key, holds = tested
+            pp = self._new("pp", where, [(first, "true" if holds else "false"),
+                                         (other, "false" if holds else "true")])
+            pp.key = key
+            return pp.id
         return self._new("nop", None, [(first, ""), (other, "")]).id
 
     # -- conditions ------------------------------------------------------------------------
+    def _pp_tests(self, name: str) -> int:
+        """How many preprocessor conditions of the function test the macro ``name``, when one
+        of them holds a call to a :attr:`watched` function (0 otherwise: a path need not
+        remember a macro that only adds logging, and each remembered one doubles the states)."""
+        if self._pp_counts is None:
+            counts: dict[str, int] = {}
+            relevant: set[str] = set()
+            stack = [self.fn]
+            while stack:
+                n = stack.pop()
+                if n.type in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_elifdef"):
+                    tested = _macro_test(n)
+                    if tested is not None:
+                        key = tested[1]
+                        counts[key] = counts.get(key, 0) + 1
+                        if key not in relevant and any(
+                                text(c.child_by_field_name("function")) in self.watched
+                                for c in descendants(n, "call_expression")):
+                            relevant.add(key)
+                stack.extend(n.named_children)
+            self._pp_counts = {k: v for k, v in counts.items() if k in relevant}
+        return self._pp_counts.get(name, 0)
+
     def _cond(self, expr: Node | None, t: int, f: int) -> int:
         if expr is None:
             return t
@@ -365,3 +408,45 @@ def _first_test_true(init: Node, cond: Node | None) -> bool:
         return False
     op = operator_of(cond)
     return {"<": a < b, "<=": a <= b, "!=": a != b, ">": a > b, ">=": a >= b}.get(op, False)
+
+
+#: A comparison and the one it negates: ``>=`` is not ``<``.
+_NEGATED = {">=": "<", "<=": ">", "!=": "=="}
+
+
+def _macro_test(node: Node) -> tuple[Node, str, bool] | None:
+    """``(where, key, holds)`` of a preprocessor condition on one macro: ``#ifdef X``,
+    ``#ifndef X``, ``#if defined(X)``, ``#if !defined X``, ``#if X``, ``#if !X`` (key ``X``: a
+    name tested for its value is taken as defined when true, as configure scripts define them
+    to 1), or a comparison of a macro with a number (``#if PY_MAJOR_VERSION < 3``, and ``>= 3``
+    as its negation: key ``PY_MAJOR_VERSION<3``); ``holds`` says whether the first side runs
+    when the key holds. None for any other condition."""
+    if node.type in ("preproc_ifdef", "preproc_elifdef"):
+        name = node.child_by_field_name("name")
+        if name is None or name.type != "identifier":
+            return None
+        return name, text(name), not (node.children and node.children[0].type in ("#ifndef", "#elifndef"))
+    cond = node.child_by_field_name("condition")
+    positive = True
+    while cond is not None and cond.type in ("unary_expression", "parenthesized_expression"):
+        if cond.type == "unary_expression":
+            if operator_of(cond) != "!":
+                return None
+            positive = not positive
+            cond = cond.child_by_field_name("argument")
+        else:
+            cond = cond.named_children[0] if cond.named_children else None
+    if cond is not None and cond.type == "binary_expression":
+        op = operator_of(cond)
+        left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+        if op not in ("<", ">", "==", ">=", "<=", "!=") or left is None or right is None \
+                or left.type != "identifier" or right.type != "number_literal":
+            return None
+        if op in _NEGATED:
+            op, positive = _NEGATED[op], not positive
+        return cond, f"{text(left)}{op}{text(right)}", positive
+    if cond is not None and cond.type == "preproc_defined":
+        cond = next((c for c in cond.named_children if c.type == "identifier"), None)
+    if cond is None or cond.type != "identifier":
+        return None
+    return cond, text(cond), positive

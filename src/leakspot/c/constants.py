@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from leakspot.c.parse import Node, function_name, operator_of, text, unwrap
+from leakspot.c.parse import Node, function_name, live_children, operator_of, text, unwrap
 
 #: The top-level nodes that may contain file-scope definitions.
 _CONTAINERS = frozenset({
@@ -236,7 +236,7 @@ def top_level(root: Node):
     while stack:
         n = stack.pop()
         if n.type in _CONTAINERS:
-            stack.extend(reversed(n.children))
+            stack.extend(reversed(live_children(n)))  # not the dead side of `#if 0`/`#if 1`
         else:
             yield n
 

@@ -1076,8 +1076,9 @@ class Analysis:
                         self.sites.append(Site(call, family, name, (index, fails)))
         #: out-parameter allocators, whose status a local may keep (`rc = asprintf(&s, ...)`)
         self.has_out_sites = any(s.out is not None for s in self.sites)
-        self.cfg = CFG(fn, module.noreturn, module.env, self.locals) if self.sites and module is not None else (
-            CFG(fn) if self.sites else None)
+        watched = frozenset(self.allocators) | self.deallocators if self.sites else frozenset()
+        self.cfg = CFG(fn, module.noreturn, module.env, self.locals, watched) if self.sites and module is not None else (
+            CFG(fn, watched=watched) if self.sites else None)
         # nodes that create objects; elsewhere a state without objects only needs its facts kept
         self._with_sites: set[int] = set()
         self._assigned: dict[int, frozenset[str]] = {}
@@ -1269,6 +1270,15 @@ class Analysis:
             yield None, "", state, events
             return
         if kind == "dead":
+            return
+        if kind == "pp":
+            # `#ifdef X` again: the side this path took before decides (see CFG._preproc)
+            key = "#" + node.key
+            facts = dict(state[1])
+            for s, label in node.succ:
+                want = label == "true"
+                if facts.get(key, want) == want:
+                    yield s, label, (state[0], frozenset((facts | {key: want}).items())), []
             return
         if kind in ("nop", "entry") or node.ts is None:
             for s, label in node.succ:

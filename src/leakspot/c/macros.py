@@ -38,7 +38,15 @@ from __future__ import annotations
 import re
 
 from leakspot.c.constants import top_level
-from leakspot.c.parse import Family, declarator_name, descendants, function_name, parse_c, text, unwrap
+from leakspot.c.parse import (
+    Family,
+    declarator_name,
+    descendants,
+    function_name,
+    parse_c,
+    text,
+    unwrap,
+)
 
 #: ``#define NAME`` or ``#define NAME(params)``, and the rest of its logical line.
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?((?:\\\r?\n|[^\n])*)", re.MULTILINE)
@@ -196,3 +204,11 @@ def function_names(root) -> frozenset[str]:
                     out.add(declarator_name(d.child_by_field_name("declarator")))
     out.discard("")
     return frozenset(out)
+
+
+def family_macros(defs, families: list[Family], functions: frozenset[str]) -> dict[str, tuple[str, str]]:
+    """:func:`macro_roles` less the names of ``functions`` (those the run defines or declares,
+    :func:`function_names`): a macro beside a function of its name is a build's alternative."""
+    if not defs:
+        return {}
+    return {n: r for n, r in macro_roles(defs, families).items() if n not in functions}

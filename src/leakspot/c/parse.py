@@ -74,7 +74,8 @@ def descendants(root: Node, kind: str):
 
 
 def functions(root: Node):
-    """Every ``function_definition`` in the tree, in source order (inside ``#if`` blocks too)."""
+    """Every ``function_definition`` in the tree, in source order (inside ``#if`` blocks too,
+    but not in the side of ``#if 0``/``#if 1`` that is never compiled)."""
     stack = [root]
     out = []
     while stack:
@@ -83,8 +84,26 @@ def functions(root: Node):
             out.append(n)
             continue
         if n is root or n.type in FUNCTION_CONTAINERS:
-            stack.extend(reversed(n.children))  # not into declarations: data tables can be huge
+            stack.extend(reversed(live_children(n)))  # not into declarations: data tables can be huge
     return out
+
+
+def live_children(n: Node) -> list[Node]:
+    """The children of ``n`` that may be compiled: for ``#if 0`` only its ``#else``/``#elif``
+    side, for ``#if 1`` (any nonzero literal) all but that side; every child otherwise."""
+    if n.type not in ("preproc_if", "preproc_elif"):
+        return n.children
+    cond = n.child_by_field_name("condition")
+    if cond is None or cond.type != "number_literal":
+        return n.children
+    try:
+        value = int(text(cond).rstrip("uUlL"), 0)
+    except ValueError:
+        return n.children
+    alt = n.child_by_field_name("alternative")
+    if value == 0:
+        return [alt] if alt is not None else []
+    return [c for c in n.children if alt is None or c.id != alt.id]
 
 
 #: Nodes whose children may be function definitions.

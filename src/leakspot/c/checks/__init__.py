@@ -17,12 +17,38 @@ from leakspot.c.borrows import file_borrows, is_static
 from leakspot.c.borrows import solve as solve_borrows
 from leakspot.c.cfg import HINTS
 from leakspot.c.constants import EMPTY, Env, file_constants, file_env, project_env
-from leakspot.c.leaks import Analysis, LeakEvent, Module, analyse_function, reading_functions
-from leakspot.c.macros import function_names, macro_defs, macro_hints, macro_roles
-from leakspot.c.parse import Family, declared_noreturn, families, function_name, functions, parse_c, text
-from leakspot.c.summaries import project_summaries, solve_rounds, tree_facts, with_wrappers
+from leakspot.c.leaks import (
+    Analysis,
+    LeakEvent,
+    Module,
+    analyse_function,
+    reading_functions,
+)
+from leakspot.c.macros import family_macros, function_names, macro_defs, macro_hints
+from leakspot.c.parse import (
+    Family,
+    declared_noreturn,
+    families,
+    function_name,
+    functions,
+    parse_c,
+    text,
+)
+from leakspot.c.summaries import (
+    project_summaries,
+    solve_rounds,
+    tree_facts,
+    with_wrappers,
+)
 from leakspot.config import DEFAULT, Settings
-from leakspot.model import Finding, FlowStep, Location, Notification, Region, char_column
+from leakspot.model import (
+    Finding,
+    FlowStep,
+    Location,
+    Notification,
+    Region,
+    char_column,
+)
 from leakspot.registry import Rule
 
 C_CHECKS: dict[str, str] = {}  # code -> slug
@@ -81,10 +107,8 @@ def run_c_checks(
     project: CProject | None = settings.c_project  # type: ignore[assignment]
     # macros that stand for a family function: the run's (in its wrappers) and this file's own
     defs = macro_defs(data)
-    macros = macro_roles(defs, fams) if fams and defs else {}
-    if macros:
-        named = project.functions if project is not None else frozenset()
-        macros = {n: r for n, r in macros.items() if n not in named and n not in function_names(tree.root_node)}
+    macros = family_macros(defs, fams, (project.functions if project is not None else frozenset())
+                           | function_names(tree.root_node)) if fams and defs else {}
     if macros:
         fams = with_wrappers(fams, macros)
     lends, lends_key = file_lends(tree.root_node, display, fams, project) if fams else ({}, None)
@@ -115,7 +139,7 @@ def run_c_checks(
     findings: list[Finding] = []
     if syntax:
         # reallocators through macros: the run's, and this file's own
-        roles = dict(macros) if fams else macro_roles(defs, list(families()))
+        roles = dict(macros) if fams else family_macros(defs, list(families()), function_names(tree.root_node))
         if project is not None:
             roles.update({n: (fam, role) for n, fam, role in project.wrappers if role == "realloc"})
         grow = frozenset(n for n, (_, role) in roles.items() if role == "realloc")
@@ -223,16 +247,14 @@ def file_facts(data: bytes, settings: Settings = DEFAULT, display: str = ""):
     root = parse_c(data).root_node
     fams = _all_families(settings)
     defs = macro_defs(data)
-    roles = macro_roles(defs, fams) if defs else {}
-    if roles:
-        named = function_names(root)
-        roles = {n: r for n, r in roles.items() if n not in named}
+    named = function_names(root)
+    roles = family_macros(defs, fams, named)
     known = with_wrappers(fams, roles) if roles else fams
     # a header's macros are the run's; a source file's are its own (`#define xzalloc(s)
     # calloc(s, 1)` in one file's test harness says nothing of the other files' `xzalloc`)
     shared = defs if display.endswith(HEADER_SUFFIXES) else ()
     return (*tree_facts(root, known), file_constants(root, data), file_borrows(root, display, _releasers(fams)),
-            declared_noreturn(root), shared, function_names(root))
+            declared_noreturn(root), shared, named)
 
 
 def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozenset[str] = frozenset()) -> CProject:
@@ -243,10 +265,10 @@ def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozens
     fams = _all_families(settings)
     defs = [d for g in gathered for d in g[5]]
     named = frozenset().union(*(g[6] for g in gathered))
-    macros = {n: r for n, r in macro_roles(defs, fams).items() if n not in named}
+    macros = family_macros(defs, fams, named)
     found = solve_rounds([(g[0], g[1]) for g in gathered], with_wrappers(fams, macros), lends, ambiguous,
                          seed=macros)
-    found = {**macros, **found}  # a function of the run named like a macro is what it does
+    found = {**macros, **found}  # the macros are wrappers too (no function of the run has their names)
     wrappers = tuple(sorted((name, fam, role) for name, (fam, role) in found.items()))
     borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
     digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
@@ -302,7 +324,8 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
     if event.kind == "mismatch":
         # the family's own functions, not the run's wrappers and macros of them
         base = next((f for f in families() if f.name == site.family.name), site.family)
-        expected = " or ".join(f"`{d}()`" for d in sorted(base.deallocators, key=lambda d: (d.startswith("_"), d))[:2])
+        names = sorted(d for d in base.deallocators if not d.startswith("_")) or sorted(base.deallocators)
+        expected = " or ".join(f"`{d}()`" for d in names[:2])
         where_node = cfg_node.ts
         exit_msg = f"`{event.releaser}()` is called on it here"
         detail = f"`{event.releaser}()` on line {where_node.start_point[0] + 1} releases it, but it needs {expected}"
@@ -329,6 +352,12 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
         node = an.cfg.nodes[node_id]
         if node.kind == "cond" and label in ("true", "false"):
             flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"`{text(node.ts)}` is {label}"), "branch"))
+        elif node.kind == "pp":
+            if node.ts.type == "identifier":
+                said = f"`{text(node.ts)}` is {'defined' if label == 'true' else 'not defined'}"
+            else:
+                said = f"`{text(node.ts)}` is {label}"
+            flow.append(FlowStep(Location(display, ts_region(node.ts, lines), said), "branch"))
         elif node.kind == "stmt" and label in ("case", "no case") and node.ts is not None:
             flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"switch on `{text(node.ts)}`"), "branch"))
     flow.append(FlowStep(exit_loc, "exit"))
