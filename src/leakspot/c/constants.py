@@ -38,8 +38,9 @@ _CONFLICT = object()
 @dataclass(frozen=True)
 class Env:
     """Known integer values of names (``values``) and of calls without arguments (``calls``),
-    and the macros that are branch hints (``hints``: ``unlikely(x)`` is ``x``, see
-    :func:`leakspot.c.macros.macro_hints`).
+    the macros that are branch hints (``hints``: ``unlikely(x)`` is ``x``, see
+    :func:`leakspot.c.macros.macro_hints`) and those that are assertions (``asserts``: after
+    ``ASSERT(x)`` a path goes on only if ``x`` is true, :func:`leakspot.c.macros.macro_asserts`).
 
     Both map a name to its value; an :class:`Env` is hashable, so analyses can be cached by it.
     """
@@ -47,13 +48,14 @@ class Env:
     values: frozenset[tuple[str, int]] = frozenset()
     calls: frozenset[tuple[str, int]] = frozenset()
     hints: frozenset[str] = frozenset()
+    asserts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", dict(self.values))
         object.__setattr__(self, "_calls", dict(self.calls))
 
     def __bool__(self) -> bool:
-        return bool(self.values or self.calls or self.hints)
+        return bool(self.values or self.calls or self.hints or self.asserts)
 
     def value(self, n: Node | None, shadowed: frozenset[str] = frozenset()) -> int | None:
         """The integer value of expression ``n``, or None when it is not a known constant.
@@ -64,7 +66,8 @@ class Env:
         """This environment less the variables (not the functions) in ``names``."""
         if not names or not self.values:
             return self
-        return Env(frozenset((k, v) for k, v in self.values if k not in names), self.calls, self.hints)
+        return Env(frozenset((k, v) for k, v in self.values if k not in names), self.calls, self.hints,
+                   self.asserts)
 
     def merged(self, other: Env) -> Env:
         """This environment with ``other``'s entries added; ``other`` wins on a shared name."""
@@ -74,7 +77,8 @@ class Env:
             return other
         values = dict(self._values) | dict(other._values)
         calls = dict(self._calls) | dict(other._calls)
-        return Env(frozenset(values.items()), frozenset(calls.items()), self.hints | other.hints)
+        return Env(frozenset(values.items()), frozenset(calls.items()), self.hints | other.hints,
+                   self.asserts | other.asserts)
 
 
 EMPTY = Env()

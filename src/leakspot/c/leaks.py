@@ -830,6 +830,37 @@ def _constant_comparisons(name: str, value: Node | None, compared: dict[str, fro
     return out
 
 
+#: What a pointer allocator returns when it fails, as the code spells it.
+_NULLS = frozenset({"NULL", "0", "MAP_FAILED", "nullptr"})
+
+
+def _asserted_failure(expr: Node) -> tuple[Node, str] | None:
+    """``(call, kind)`` when ``expr`` says only that a call failed: kind ``"negative"`` for
+    ``open(p) == -1``, ``dup(fd) < 0``; ``"null"`` for ``malloc(n) == NULL``, ``!fopen(p, "r")``
+    (the :attr:`Family.invalid` of the families whose failure that is)."""
+    e = unwrap(expr)
+    if e is None:
+        return None
+    if e.type == "unary_expression" and operator_of(e) == "!":
+        inner = unwrap(e.child_by_field_name("argument"))
+        return (inner, "null") if inner is not None and inner.type == "call_expression" else None
+    if e.type != "binary_expression":
+        return None
+    op = operator_of(e)
+    left, right = unwrap(e.child_by_field_name("left")), unwrap(e.child_by_field_name("right"))
+    if left is None or right is None:
+        return None
+    if left.type != "call_expression":
+        left, right = right, left
+    if left.type != "call_expression":
+        return None
+    if (op == "==" and text(right) == "-1") or (op == "<" and text(right) == "0"):
+        return left, "negative"
+    if op == "==" and text(right) in _NULLS:
+        return left, "null"
+    return None
+
+
 def _int_value(n: Node | None) -> int | None:
     """An integer literal (``0``, ``42``, ``-1``), else None."""
     n = unwrap(n)
@@ -1335,15 +1366,21 @@ class Analysis:
                     yield s, label, refined, ev.events
             return
         else:
-            vals = ev.eval(node.ts)
-            if node.ts.type == "call_expression" and text(node.ts.child_by_field_name("function")) == "assert":
-                arg = _first_arg(node.ts)
-                refined = ev.refine(arg, ev._peek(arg), "true") if arg is not None else ev.state()
+            arg = _first_arg(node.ts) if node.ts.type == "call_expression" and (
+                (callee := text(node.ts.child_by_field_name("function"))) == "assert" or callee in self.env.asserts) else None
+            failed = _asserted_failure(arg) if arg is not None else None
+            site = self.site_of.get(failed[0].id) if failed is not None else None
+            if site is not None and failed[1] == self.sites[site].family.invalid:
+                pass  # `ASSERT(open(p) == -1)`: the path goes on only if the call failed
+            elif arg is not None:
+                # `assert(x)`, `ASSERT(x)`: the path goes on only where `x` is true, as the
+                # true branch of `if (x)`
+                refined = ev.refine(arg, ev.eval(arg), "true")
                 if refined is None:
                     return
                 ev.objs, ev.facts = set(refined[0]), dict(refined[1])
             else:
-                ev.discard(vals)
+                ev.discard(ev.eval(node.ts))
         copy = self.copy_at.get(node.id)
         if copy is not None:
             ev.copy_facts(*copy)

@@ -37,16 +37,9 @@ from __future__ import annotations
 
 import re
 
+from leakspot.c.cfg import NORETURN
 from leakspot.c.constants import top_level
-from leakspot.c.parse import (
-    Family,
-    declarator_name,
-    descendants,
-    function_name,
-    parse_c,
-    text,
-    unwrap,
-)
+from leakspot.c.parse import Family, declarator_name, descendants, function_name, operator_of, parse_c, text, unwrap
 
 #: ``#define NAME`` or ``#define NAME(params)``, and the rest of its logical line.
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?((?:\\\r?\n|[^\n])*)", re.MULTILINE)
@@ -54,8 +47,12 @@ _COMMENTS = re.compile(rb"/\*.*?\*/|//[^\n]*", re.DOTALL)
 _IDENT = re.compile(rb"\(*\s*([A-Za-z_]\w*)\s*\)*")
 #: (macro name, the callee its whole body is a call of ("" when it is not one), whether that
 #: call's first argument is the macro's first parameter, the callees the first parameter is
-#: handed to as their first argument, whether the body is the first parameter itself)
-MacroDef = tuple[str, str, bool, tuple[str, ...], bool]
+#: handed to as their first argument, the body's shape: "identity" (the first parameter
+#: itself), "assert" (ends the process unless the first parameter is true), "noop" (nothing,
+#: ``((void)0)``) or "")
+MacroDef = tuple[str, str, bool, tuple[str, ...], str]
+#: Bodies that do nothing (an assertion macro under ``NDEBUG``), spaces removed.
+_NOOPS = frozenset({b"", b"(void)0", b"((void)0)", b"((void)(0))", b"do{}while(0)", b"0", b"((void)sizeof(0))"})
 
 
 def macro_defs(data: bytes) -> tuple[MacroDef, ...]:
@@ -66,13 +63,13 @@ def macro_defs(data: bytes) -> tuple[MacroDef, ...]:
     for m in _DEFINE.finditer(data):
         name = m.group(1).decode("ascii")
         body = _COMMENTS.sub(b" ", m.group(3).replace(b"\\\r\n", b" ").replace(b"\\\n", b" ")).strip()
-        if not body:
+        if not body and m.group(2) is None:
             continue
         if m.group(2) is None:
             ident = _IDENT.fullmatch(body)
             if ident is not None:  # a rename: a call to it is a call to the target
                 target = ident.group(1).decode("ascii")
-                out.append((name, target, True, (target,), False))
+                out.append((name, target, True, (target,), ""))
             continue
         params = [p.strip() for p in m.group(2)[1:-1].decode("ascii", "replace").split(",")]
         first = params[0] if params and params[0] and params[0] != "..." else ""
@@ -82,13 +79,17 @@ def macro_defs(data: bytes) -> tuple[MacroDef, ...]:
     return tuple(out)
 
 
-def _body_facts(body: bytes, first: str) -> tuple[str, bool, tuple[str, ...], bool] | None:
+def _body_facts(body: bytes, first: str) -> tuple[str, bool, tuple[str, ...], str] | None:
     if len(body) > 2000:
         return None
+    if re.sub(rb"\s+", b"", body) in _NOOPS:
+        return "", False, (), "noop"
     ident = _IDENT.fullmatch(body)
     if ident is not None:
         # `#define unlikely(x) (x)`: the value of its argument
-        return ("", False, (), True) if first and ident.group(1).decode("ascii") == first else None
+        return ("", False, (), "identity") if first and ident.group(1).decode("ascii") == first else None
+    # `#x` (stringification) and `a ## b` (pasting) are not C: a string and one identifier
+    body = re.sub(rb"#\s*([A-Za-z_]\w*)", rb'"\1"', re.sub(rb"\s*##\s*", b"", body))
     tree = parse_c(b"void __leakspot_macro(void) {\n" + body + b"\n;}\n")
     root = tree.root_node
     if root.has_error:
@@ -112,9 +113,33 @@ def _body_facts(body: bytes, first: str) -> tuple[str, bool, tuple[str, ...], bo
     frees = tuple(dict.fromkeys(
         text(c.child_by_field_name("function")) for c in calls
         if first and _first_arg(c) == first and c.child_by_field_name("function").type == "identifier"))
-    if not whole and not frees:
+    shape = "assert" if first and _asserts(block, first) else ""
+    if not whole and not frees and not shape:
         return None
-    return whole, whole_first, frees, False
+    return whole, whole_first, frees, shape
+
+
+def _asserts(block, first: str) -> bool:
+    """Does the macro body ``block`` end the process when its first parameter is false: an
+    ``if (!(x))`` whose branch calls ``abort()``, ``exit()``... (gnulib's ``ASSERT``), or ``(x) ?
+    (void)0 : abort()``?"""
+    for n in descendants(block, "if_statement"):
+        cond = unwrap(n.child_by_field_name("condition"))
+        while cond is not None and cond.type == "condition_clause":
+            cond = unwrap(cond.named_children[0]) if cond.named_children else None
+        if cond is not None and cond.type == "unary_expression" and operator_of(cond) == "!" \
+                and text(unwrap(cond.child_by_field_name("argument"))) == first \
+                and _ends_process(n.child_by_field_name("consequence")):
+            return True
+    for n in descendants(block, "conditional_expression"):
+        if text(unwrap(n.child_by_field_name("condition"))) == first and _ends_process(n.child_by_field_name("alternative")):
+            return True
+    return False
+
+
+def _ends_process(n) -> bool:
+    return n is not None and any(text(c.child_by_field_name("function")) in NORETURN
+                                 for c in descendants(n, "call_expression"))
 
 
 def _first_arg(call) -> str:
@@ -152,7 +177,7 @@ def macro_roles(defs, families: list[Family]) -> dict[str, tuple[str, str]]:
             if name in own or name in roles:
                 continue
             cands: list[tuple[str, str] | None] = []
-            for _, whole, whole_first, frees, _ in found:
+            for _, whole, whole_first, frees, _shape in found:
                 got = None
                 if whole and (fam := role_of(whole, "alloc")):
                     got = (fam, "alloc")
@@ -181,8 +206,8 @@ def macro_hints(defs, known: frozenset[str]) -> frozenset[str]:
     hints: set[str] = set()
     for _ in range(len(by_name) + 1):
         new = {name for name, found in by_name.items() if name not in hints and all(
-            identity or (whole_first and (whole in known or whole in hints))
-            for _, whole, whole_first, _, identity in found)}
+            shape == "identity" or (whole_first and (whole in known or whole in hints))
+            for _, whole, whole_first, _, shape in found)}
         if not new:
             break
         hints |= new
@@ -212,3 +237,13 @@ def family_macros(defs, families: list[Family], functions: frozenset[str]) -> di
     if not defs:
         return {}
     return {n: r for n, r in macro_roles(defs, families).items() if n not in functions}
+
+
+def macro_asserts(defs) -> frozenset[str]:
+    """The macros of ``defs`` (:func:`macro_defs`) that are assertions: one definition at least
+    ends the process unless its first parameter is true (gnulib's ``ASSERT(expr)``), and every
+    other one does too or does nothing (the ``NDEBUG`` build, as for ``assert``)."""
+    by_name: dict[str, set[str]] = {}
+    for d in defs:
+        by_name.setdefault(d[0], set()).add(d[4])
+    return frozenset(n for n, shapes in by_name.items() if "assert" in shapes and shapes <= {"assert", "noop"})

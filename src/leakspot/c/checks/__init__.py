@@ -24,7 +24,7 @@ from leakspot.c.leaks import (
     analyse_function,
     reading_functions,
 )
-from leakspot.c.macros import family_macros, function_names, macro_defs, macro_hints
+from leakspot.c.macros import family_macros, function_names, macro_asserts, macro_defs, macro_hints
 from leakspot.c.parse import (
     Family,
     declared_noreturn,
@@ -151,8 +151,9 @@ def run_c_checks(
     gave_up: list[str] = []
     env = file_env(file_constants(tree.root_node, data), project.env if project is not None else EMPTY)
     hints = macro_hints(defs, HINTS | env.hints) if defs else frozenset()
-    if hints - env.hints:
-        env = env.merged(Env(hints=hints))
+    asserts = macro_asserts(defs) if defs else frozenset()
+    if hints - env.hints or asserts - env.asserts:
+        env = env.merged(Env(hints=hints, asserts=asserts))
     module = Module({n: fn for n, fn in defined if n and not fn.has_error}, fams, noreturn, env, lends, lends_key)
     for name, fn in defined:
         if fn.has_error:
@@ -273,9 +274,9 @@ def project_facts(gathered: list, settings: Settings = DEFAULT, written: frozens
     borrows = tuple(sorted((n, tuple(sorted(k))) for n, k in lends.items() if k))
     digest = hashlib.blake2b(repr(borrows).encode(), digest_size=16).hexdigest()
     env = project_env([g[2] for g in gathered], written)
-    hints = macro_hints(defs, HINTS)
-    if hints:
-        env = env.merged(Env(hints=hints))
+    hints, asserts = macro_hints(defs, HINTS), macro_asserts(defs)
+    if hints or asserts:
+        env = env.merged(Env(hints=hints, asserts=asserts))
     return CProject(wrappers, env, borrows, digest,
                     frozenset(ambiguous), frozenset().union(*(g[4] for g in gathered)), named)
 
