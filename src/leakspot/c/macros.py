@@ -14,19 +14,24 @@ is treated like the family function it stands for when its definition is one of 
 
 A source file's macros count in that file; a header's count in every file of the run
 (macros are not scoped by ``#include`` here: the union of the run's headers is the
-approximation, as for the run's constants in :mod:`leakspot.c.constants`). A name defined more than once
-(``#ifdef _WIN32 / #define OPEN _open / #else / #define OPEN open``) gets a role when its
-definitions all agree, and when the run declares or defines no function of that name (a
-macro beside a function of the same name is a build's alternative to it, as busybox's test
-harness ``#define xrealloc realloc`` is to libbb's ``xrealloc()`` that never fails: the
-function's own summary holds) (``#ifdef HAVE_ALLOCA / #define alloca __builtin_alloca / #else /
-#define alloca malloc`` gives ``alloca`` none); a macro that redefines a family's own
-function (``#define free my_free``) leaves that function's role alone.
+approximation, as for the run's constants in :mod:`leakspot.c.constants`). A name gets a role
+only when:
 
-A macro whose every definition is its first parameter or a branch hint on it
-(``#define __glibc_unlikely(cond) __builtin_expect((cond), 0)``, ``#define unlikely(x) (x)``)
-is a branch hint too (:func:`macro_hints`): a condition ``if (unlikely(p == NULL))`` tests
-``p == NULL``.
+- all its definitions agree (``#ifdef _WIN32 / #define OPEN _open / #else / #define OPEN
+  open`` does; ``#define alloca __builtin_alloca`` beside ``#define alloca malloc`` does not);
+- the run declares or defines no function of that name (:func:`family_macros`): such a macro
+  is a build's alternative to the function, as busybox's test harness ``#define xrealloc
+  realloc`` is to libbb's ``xrealloc()`` that never fails, and the function's summary holds;
+- it is not a family function itself (``#define free my_free`` leaves ``free`` as it is).
+
+Two more kinds of macro change how a path is read:
+
+- a **branch hint** (:func:`macro_hints`): every definition is its first parameter or a hint
+  on it (``#define __glibc_unlikely(cond) __builtin_expect((cond), 0)``, ``#define
+  unlikely(x) (x)``), so ``if (unlikely(p == NULL))`` tests ``p == NULL``;
+- an **assertion** (:func:`macro_asserts`): a definition ends the process unless its first
+  parameter is true (gnulib's ``ASSERT``), the others do too or do nothing, so a path goes on
+  after ``ASSERT(x)`` only where ``x`` holds, as after ``assert(x)``.
 
 The facts are syntactic, per definition (:func:`macro_defs`, picklable), and resolved against
 the families once per run (:func:`macro_roles`); the roles are wrapper summaries
@@ -39,7 +44,16 @@ import re
 
 from leakspot.c.cfg import NORETURN
 from leakspot.c.constants import top_level
-from leakspot.c.parse import Family, declarator_name, descendants, function_name, operator_of, parse_c, text, unwrap
+from leakspot.c.parse import (
+    Family,
+    declarator_name,
+    descendants,
+    function_name,
+    operator_of,
+    parse_c,
+    text,
+    unwrap,
+)
 
 #: ``#define NAME`` or ``#define NAME(params)``, and the rest of its logical line.
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?((?:\\\r?\n|[^\n])*)", re.MULTILINE)
@@ -142,6 +156,14 @@ def _ends_process(n) -> bool:
                                  for c in descendants(n, "call_expression"))
 
 
+def _by_name(defs) -> dict[str, list[MacroDef]]:
+    """``defs`` (:func:`macro_defs`, of one or more files) grouped by macro name."""
+    out: dict[str, list[MacroDef]] = {}
+    for d in defs:
+        out.setdefault(d[0], []).append(d)
+    return out
+
+
 def _first_arg(call) -> str:
     args = call.child_by_field_name("arguments")
     a0 = unwrap(args.named_children[0]) if args is not None and args.named_children else None
@@ -151,9 +173,7 @@ def _first_arg(call) -> str:
 def macro_roles(defs, families: list[Family]) -> dict[str, tuple[str, str]]:
     """The macros of ``defs`` (:func:`macro_defs` of one or more files, concatenated) that stand
     for a function of ``families``: ``{macro: (family name, "alloc" | "free" | "realloc")}``."""
-    by_name: dict[str, list[MacroDef]] = {}
-    for d in defs:
-        by_name.setdefault(d[0], []).append(d)
+    by_name = _by_name(defs)
     own = {n for f in families for n in f.allocators | f.deallocators | f.reallocators}
     roles: dict[str, tuple[str, str]] = {}
 
@@ -200,9 +220,7 @@ def macro_hints(defs, known: frozenset[str]) -> frozenset[str]:
     """The macros of ``defs`` (:func:`macro_defs`) whose every definition is its first parameter
     itself or a call of a branch hint (``known``, or another such macro) with the first parameter
     as the call's first argument: they evaluate to that argument."""
-    by_name: dict[str, list[MacroDef]] = {}
-    for d in defs:
-        by_name.setdefault(d[0], []).append(d)
+    by_name = _by_name(defs)
     hints: set[str] = set()
     for _ in range(len(by_name) + 1):
         new = {name for name, found in by_name.items() if name not in hints and all(
@@ -243,7 +261,5 @@ def macro_asserts(defs) -> frozenset[str]:
     """The macros of ``defs`` (:func:`macro_defs`) that are assertions: one definition at least
     ends the process unless its first parameter is true (gnulib's ``ASSERT(expr)``), and every
     other one does too or does nothing (the ``NDEBUG`` build, as for ``assert``)."""
-    by_name: dict[str, set[str]] = {}
-    for d in defs:
-        by_name.setdefault(d[0], set()).add(d[4])
-    return frozenset(n for n, shapes in by_name.items() if "assert" in shapes and shapes <= {"assert", "noop"})
+    shapes = {name: {d[4] for d in found} for name, found in _by_name(defs).items()}
+    return frozenset(n for n, got in shapes.items() if "assert" in got and got <= {"assert", "noop"})
