@@ -39,7 +39,8 @@ class CNode:
         ts: the tree-sitter node evaluated here (expression, declaration, return statement; for
             ``pp``, the macro's name or the comparison).
         succ: successors as (node id, edge label); labels are ``"true"``/``"false"`` on conditions
-            (for ``pp``: whether :attr:`key` holds).
+            (for ``pp``: whether :attr:`key` holds), ``"case <value>"``, ``"default"`` or
+            ``"no case"`` out of a ``switch``.
         key: for ``pp``, what the condition says, the same for each test of it
             (``X`` for ``#ifdef X`` and ``#ifndef X``, ``PY_MAJOR_VERSION<3`` for ``< 3`` and ``>= 3``).
     """
@@ -255,7 +256,9 @@ class CFG:
                 default = [e for c, e in entries if c.child_by_field_name("value") is None]
                 return self._new("nop", None, [(default[0] if default else nxt, "no case")]).id
         has_default = any(c.child_by_field_name("value") is None for c, _ in entries)
-        succ = [(e, "case") for _, e in entries]
+        # the edge into a case says its value (`case 2`), so that a path knows what it switched on
+        succ = [(e, "case " + text(c.child_by_field_name("value")) if c.child_by_field_name("value") is not None
+                 else "default") for c, e in entries]
         if not has_default:
             succ.append((nxt, "no case"))
         return self._new("stmt", node.child_by_field_name("condition"), succ).id

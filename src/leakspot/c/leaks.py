@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from leakspot.c.cfg import CFG, HINTS
+from leakspot.c.cfg import CFG, HINTS, CNode
 from leakspot.c.constants import EMPTY, Env
 from leakspot.c.parse import Family, Node, declarator_name, descendants, families, function_name, operator_of, text, unwrap
 
@@ -1385,9 +1385,25 @@ class Analysis:
         if copy is not None:
             ev.copy_facts(*copy)
         new_state = ev.state()
+        stdio = self._switch_on_stdio(node, ev) if len(node.succ) > 1 and new_state[0] else None
         for s, label in node.succ:
-            yield s, label, new_state, ev.events
+            if stdio and label[5:] in STDIO_FDS and label.startswith("case "):
+                # `switch (fd) { case 0: case 1: case 2: break; default: close(fd); }`: where the
+                # descriptor is 0-2 it is a standard one, kept on purpose (as `if (fd > 2)`)
+                yield s, label, (frozenset(o for o in new_state[0] if not (
+                    o.holders & stdio and self.sites[o.site].family.invalid == "negative")), new_state[1]), ev.events
+            else:
+                yield s, label, new_state, ev.events
             ev.events = []
+
+    def _switch_on_stdio(self, node: CNode, ev: _Eval) -> frozenset[str]:
+        """The variables a ``switch`` at ``node`` tests (``switch (fd)``), if it has a ``case``
+        for a standard descriptor (``case 2:``, ``case STDERR_FILENO:``); else empty."""
+        ts = node.ts
+        if ts.parent is None or ts.parent.type != "switch_statement" or not any(
+                label[5:] in STDIO_FDS for _, label in node.succ if label.startswith("case ")):
+            return frozenset()
+        return frozenset(x for k, x in ev._peek(ts) if k == "var")
 
     def _zero_trip(self, event: LeakEvent, skipped: dict[int, int]) -> bool:
         """Is this leak only there because a counting loop (``for (i = 0; i < n; i++)``) whose

@@ -359,8 +359,10 @@ def _finding(display, lines, an: Analysis, event: LeakEvent, by_slug, fn_name) -
             else:
                 said = f"`{text(node.ts)}` is {label}"
             flow.append(FlowStep(Location(display, ts_region(node.ts, lines), said), "branch"))
-        elif node.kind == "stmt" and label in ("case", "no case") and node.ts is not None:
-            flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"switch on `{text(node.ts)}`"), "branch"))
+        elif node.kind == "stmt" and (label.startswith("case") or label in ("default", "no case")) and node.ts is not None:
+            taken = {"default": ": `default`", "no case": ": no case matches"}.get(label, f": `{label}`" if label != "case" else "")
+            tested = node.ts.named_children[0] if node.ts.type == "parenthesized_expression" and node.ts.named_children else node.ts
+            flow.append(FlowStep(Location(display, ts_region(node.ts, lines), f"switch on `{text(tested)}`{taken}"), "branch"))
     flow.append(FlowStep(exit_loc, "exit"))
     line_no = site.node.start_point[0]
     return Finding(
