@@ -36,7 +36,9 @@ def test_fixture(path: Path) -> None:
                     if f.location.path == path.name]
         problems = compare(markers, findings)
     else:
-        _, problems = _check(path.name, source, LANG[path.suffix])
+        # the path under fixtures/<language>/, so that directories such as examples/ count
+        _, problems = _check(path.relative_to(ROOT / "fixtures" / path.relative_to(ROOT).parts[1]).as_posix(),
+                             source, LANG[path.suffix])
     assert not problems, "\n".join(problems)
 
 

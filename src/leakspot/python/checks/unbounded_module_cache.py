@@ -45,6 +45,8 @@ FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags
 PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", "builtins.repr",
                                 "builtins.format", "builtins.object", "threading.get_ident",
                                 "os.getpid", "itertools.count"})
+#: Calls that turn a value into text or a hash: as new from call to call as what they convert.
+TEXT_FUNCTIONS = frozenset({"builtins.str", "builtins.repr", "builtins.format", "builtins.hash"})
 IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
 #: A comment on or just above a container's definition saying it retains objects on purpose.
 KEEP_ALIVE_COMMENT = re.compile(
@@ -84,6 +86,8 @@ class UnboundedModuleCache(PythonCheck):
             return  # a build script runs once: nothing it fills outlives it
         if is_test_module(self.module.path):
             return  # a test suite runs once: what its code fills is bounded by its tests
+        if is_documentation_module(self.module.path):
+            return  # an example's in-memory store stands in for a database, on purpose
         self._calls = _module_function_calls(self.module)
         self._mutable_defaults()
         tree = self.module.tree
@@ -300,20 +304,32 @@ class UnboundedModuleCache(PythonCheck):
         return False
 
     def _per_call_key(self, key: ast.expr, fn, depth: int) -> bool:
+        """Is ``key`` per-call data (see :meth:`_grows_per_call`), followed through up to 3
+        local assignments? Text formatted only from the instance's own attributes
+        (``f"{self.hive}\\{self.path}"``) is not: it repeats on every call of one instance, like
+        a key that is the attribute itself; nor is text formatted from places in the source
+        (``f"{frame.filename}:{frame.lineno}"``), one of the program's lines. Nor is the identity of a module-level object, or of
+        a value that falls back to one (``id(kwargs.pop("lookup", SEARCH_PATH))``): the shared
+        object is the same on every call."""
         if depth > 3:
             return False
         if isinstance(key, ast.JoinedStr):
-            return True
+            return any(self._is_data(v.value, fn, 0) for v in key.values if isinstance(v, ast.FormattedValue))
         if isinstance(key, ast.BinOp) and isinstance(key.op, (ast.Mod, ast.Add)) and (
                 isinstance(key.left, ast.Constant) and isinstance(key.left.value, str)):
-            return True
+            return self._is_data(key.right, fn, 0)
         if isinstance(key, ast.Tuple):
             return any(self._per_call_key(e, fn, depth + 1) for e in key.elts)
         if isinstance(key, ast.Call):
             name = self.qualified(key.func) or ""
+            if name == "builtins.id" and len(key.args) == 1:
+                return not self._shared_object(key.args[0], fn)
+            if name in TEXT_FUNCTIONS:
+                return any(self._is_data(a, fn, 0) for a in key.args)
             if name in PER_CALL_FUNCTIONS or name.split(".")[0] in ("time", "uuid", "datetime"):
                 return True
-            return isinstance(key.func, ast.Attribute) and key.func.attr == "format"
+            return isinstance(key.func, ast.Attribute) and key.func.attr == "format" and any(
+                self._is_data(a, fn, 0) for a in [*key.args, *(k.value for k in key.keywords)])
         if isinstance(key, ast.Name):
             if key.id == "self":
                 return True
@@ -323,6 +339,115 @@ class UnboundedModuleCache(PythonCheck):
                         and self._per_call_key(node.value, fn, depth + 1)):
                     return True
         return False
+
+    def _is_data(self, expr: ast.expr, fn, depth: int) -> bool:
+        """Does ``expr`` carry data from outside the module's own control, so that text or a
+        hash made of it takes new values from call to call?
+
+        Data is: a parameter of a public function or of a method (``self`` and ``cls`` are not;
+        of a private module-level function, only when one of its calls in the module passes
+        data, or when the module never calls it), a per-call value (an identity, a time), a
+        local assigned from data or given data by a method call (``r.seed(seed)``), followed
+        through up to 3 assignments and loops, and a closure's variable that is data where it
+        is defined. Not data:
+        constants, module-level names, attributes of ``self``/``cls``, places in the source
+        (``frame.lineno``), and locals read from settings (``settings.results.path``)."""
+        if depth > 3 or isinstance(expr, ast.Constant) or _instance_state(expr):
+            return False
+        if isinstance(expr, ast.Attribute):
+            return self._is_data(expr.value, fn, depth)
+        if isinstance(expr, ast.Subscript):
+            return self._is_data(expr.value, fn, depth) or self._is_data(expr.slice, fn, depth)
+        if isinstance(expr, ast.Call):
+            name = self.qualified(expr.func) or ""
+            if name in PER_CALL_FUNCTIONS and name not in TEXT_FUNCTIONS or name.split(".")[0] in (
+                    "time", "uuid", "datetime"):
+                return True
+            parts = [*expr.args, *(k.value for k in expr.keywords)]
+            if isinstance(expr.func, ast.Attribute):
+                parts.append(expr.func.value)
+            return any(self._is_data(a.value if isinstance(a, ast.Starred) else a, fn, depth) for a in parts)
+        if not isinstance(expr, ast.Name):
+            return any(self._is_data(c, fn, depth) for c in ast.iter_child_nodes(expr) if isinstance(c, ast.expr))
+        if expr.id in ("self", "cls"):
+            return False
+        if expr.id in _params(fn):
+            return self._argument_is_data(fn, expr.id, depth)
+        if expr.id not in self.locals_of(fn):
+            outer = next((f for f in _function_chain(self.module, fn)[1:]
+                          if expr.id in _params(f) or expr.id in self.locals_of(f)), None)
+            # a closure's variable is what it is in the function that defines it
+            return outer is not None and self._is_data(expr, outer, depth + 1)
+        for node in _own_nodes(fn):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == expr.id
+                    and any(self._is_data(a, fn, depth + 1) for a in node.args)):
+                return True  # `r = Random(); r.seed(seed)`: it takes in the data it is given
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                source = node.value
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension, ast.withitem)):
+                targets = [node.target if not isinstance(node, ast.withitem) else node.optional_vars]
+                source = node.iter if not isinstance(node, ast.withitem) else node.context_expr
+            else:
+                continue
+            if source is not None and any(isinstance(n, ast.Name) and n.id == expr.id
+                                          for t in targets if t is not None for n in ast.walk(t)) and (
+                    self._is_data(source, fn, depth + 1)):
+                return True
+        return False
+
+    def _argument_is_data(self, fn, name: str, depth: int) -> bool:
+        """Is parameter ``name`` of ``fn`` data? Yes for public functions and methods. For a
+        private module-level function, yes when the module never calls it or some call in a
+        function of the module passes data for it (a call at import time runs once)."""
+        if not fn.name.startswith("_") or self.module.parent(fn) is not self.module.tree:
+            return True
+        calls = self._calls.get(fn.name, [])
+        if not calls:
+            return True
+        position = _param_positions(fn).get(name)
+        for call in calls:
+            caller = self.module.enclosing_function(call)
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return True
+            arg = _argument(call, name, position)
+            if arg is None:
+                continue  # its default
+            if caller is None:
+                continue  # a call at import time runs once, whatever it passes
+            if self._is_data(arg, caller, depth + 1):
+                return True
+        return False
+
+    def _shared_object(self, expr: ast.expr, fn) -> bool:
+        """Is ``expr`` a module-level object, or a local or parameter that is one unless a
+        caller overrides it: a parameter defaulting to it, or a local assigned only from
+        ``x.get(k, M)``/``x.pop(k, M)``/``y or M`` or from ``M`` itself?"""
+        if not isinstance(expr, ast.Name):
+            return False
+
+        def module_object(e) -> bool:
+            return (isinstance(e, ast.Name) and e.id in self.names.module_bindings
+                    and e.id not in self.locals_of(fn))
+
+        if module_object(expr):
+            return True
+        if expr.id in _params(fn):
+            return module_object(_default(fn, expr.id))
+        values = [a.value for a in _own_nodes(fn) if isinstance(a, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == expr.id for t in a.targets)]
+        if not values:
+            return False
+        for v in values:
+            if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in (
+                    "get", "pop") and len(v.args) == 2:
+                v = v.args[1]
+            elif isinstance(v, ast.BoolOp) and isinstance(v.op, ast.Or):
+                v = v.values[-1]
+            if not module_object(v):
+                return False
+        return True
 
     def _only_called_at_import(self, fn, seen: frozenset = frozenset()) -> bool:
         """Does this module-level function run only once: deleted after use, or called only
@@ -349,8 +474,9 @@ class UnboundedModuleCache(PythonCheck):
         key from a bounded domain (a constant at every call site of a private function)?"""
         key, value = _key_and_value(self.module, ref)
         params = _params(fn) - {"self", "cls"}
-        if registry and isinstance(value, ast.Name) and value.id in params and _names_a_parameter(key, params):
-            return True  # `registry[name] = handler`: callers choose the entries
+        given = params | self._drawn_from_parameters(ref, fn, params)
+        if registry and _callers_record(value, given) and (key is value or _names_a_parameter(key, given)):
+            return True  # `registry[name] = handler`, `log.append({"msg": msg})`: callers choose the entries
         names = [key] if isinstance(key, ast.Name) else list(key.elts) if isinstance(key, ast.Tuple) else []
         if names and all(isinstance(n, ast.Name) for n in names) and all(
             self._finite_domain(n, fn, params) for n in names
@@ -379,6 +505,28 @@ class UnboundedModuleCache(PythonCheck):
                         isinstance(arg, ast.Name) and arg.id not in local and arg.id in self.names.module_bindings):
                     return False
         return True
+
+    def _drawn_from_parameters(self, ref: ast.expr, fn, params: set[str]) -> set[str]:
+        """Targets of the loops around ``ref`` that iterate over a parameter (``for name, f in
+        funcs.items():``): the caller's entries, one by one, as ``extend(funcs)`` would add them."""
+        out: set[str] = set()
+        p = self.module.parent(ref)
+        while p is not None and p is not fn:
+            if isinstance(p, (ast.For, ast.AsyncFor)):
+                it = p.iter
+                while True:
+                    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in (
+                            "list", "sorted", "tuple", "reversed", "enumerate") and it.args:
+                        it = it.args[0]
+                    elif (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
+                          and it.func.attr in ("items", "keys", "values")):
+                        it = it.func.value
+                    else:
+                        break
+                if isinstance(it, ast.Name) and it.id in params:
+                    out.update(n.id for n in ast.walk(p.target) if isinstance(n, ast.Name))
+            p = self.module.parent(p)
+        return out
 
     def _finite_domain(self, name: ast.Name, fn, params: set[str], depth: int = 0) -> bool:
         """Does ``name`` range over a finite domain: a flag parameter (bool default), a
@@ -636,18 +784,78 @@ def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
             return True
     cls = _enclosing_class(mod, chain[-1])
     if cls is not None and chain[-1].name in ("__new__", "__init__", "__call__"):
-        return any(isinstance(b, ast.Name) and b.id in ("type", "ABCMeta") or
-                   isinstance(b, ast.Attribute) and b.attr in ("ABCMeta",) for b in cls.bases)
+        return (any(isinstance(b, ast.Name) and b.id in ("type", "ABCMeta") or
+                    isinstance(b, ast.Attribute) and b.attr in ("ABCMeta",) for b in cls.bases)
+                or cls.name in _metaclass_names(mod) or _metaclass_signature(chain[-1]))
     return False
 
 
+def _metaclass_names(mod) -> set[str]:
+    """Names given as ``metaclass=`` to the module's classes."""
+    return {k.value.id for c in mod.nodes(ast.ClassDef) for k in c.keywords
+            if k.arg == "metaclass" and isinstance(k.value, ast.Name)}
+
+
+def _metaclass_signature(fn) -> bool:
+    """Is ``fn`` a metaclass's ``__new__``/``__init__``: ``(cls, name, bases, attrs)`` (any
+    spelling of the last: ``dct``, ``namespace``, ``attrs``...), as Django's ``ModelBase``
+    subclasses write it? It runs when a class statement runs."""
+    names = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    return len(names) >= 4 and names[0] in ("cls", "mcs", "mcls", "metacls", "meta", "self") and (
+        names[2] == "bases")
+
+
+#: Attributes that name a place in the program's source (a frame's, a code object's, a
+#: function's or class's): a finite domain, however a key is formatted from them.
+CODE_LOCATION_ATTRS = frozenset({"filename", "lineno", "co_filename", "co_firstlineno", "co_name",
+                                 "f_lineno", "__qualname__", "__module__", "__name__"})
+
+
+def _instance_state(e: ast.expr) -> bool:
+    """Is ``e`` built only from constants, attributes of ``self``/``cls`` (``self.host``,
+    ``(self.hive, self.path)``) and places in the source (``frame.filename``,
+    ``frame.lineno``, ``cls.__name__``), not from the call's arguments? Such text repeats: the
+    same on every call of one instance, or one of the program's lines. The bare ``self`` is
+    not: it is an identity."""
+    if isinstance(e, ast.Constant):
+        return True
+    if isinstance(e, (ast.Tuple, ast.List)):
+        return all(_instance_state(x) for x in e.elts)
+    if isinstance(e, ast.JoinedStr):
+        return all(_instance_state(v.value) for v in e.values if isinstance(v, ast.FormattedValue))
+    if not isinstance(e, ast.Attribute):
+        return False
+    if e.attr in CODE_LOCATION_ATTRS:
+        return True
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name) and e.id in ("self", "cls")
+
+
 def _in_infinite_loop(mod, node, fn) -> ast.While | None:
+    """The ``while True:`` loop around ``node`` in ``fn``, unless an iteration counter bounds
+    it (a retry loop: ``count += 1`` and ``if count > limit:`` in its body)."""
     p = mod.parent(node)
     while p is not None and p is not fn:
-        if isinstance(p, ast.While) and isinstance(p.test, ast.Constant) and p.test.value is True:
+        if (isinstance(p, ast.While) and isinstance(p.test, ast.Constant) and p.test.value is True
+                and not _counted(p)):
             return p
         p = mod.parent(p)
     return None
+
+
+def _counted(loop: ast.While) -> bool:
+    """Does the loop's own body count its iterations (``n += 1``) and test that count against
+    something (``if n > limit:``, ``if n >= 3:``)?"""
+    counters = {s.target.id for s in loop.body if isinstance(s, ast.AugAssign)
+                and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name)}
+    for node in ast.walk(loop):
+        if (isinstance(node, (ast.If, ast.While)) and isinstance(node.test, ast.Compare)
+                and any(isinstance(e, ast.Name) and e.id in counters
+                        for e in [node.test.left, *node.test.comparators])
+                and any(isinstance(op, (ast.Gt, ast.GtE, ast.Lt, ast.LtE, ast.Eq)) for op in node.test.ops)):
+            return True
+    return False
 
 
 def _key_and_value(mod, ref: ast.expr) -> tuple[ast.expr | None, ast.expr | None]:
@@ -664,6 +872,8 @@ def _key_and_value(mod, ref: ast.expr) -> tuple[ast.expr | None, ast.expr | None
             return (args[0] if args else None), (args[1] if len(args) > 1 else None)
         if p.attr in ("add", "append", "appendleft"):
             return (args[0] if args else None), (args[0] if args else None)
+        if p.attr in ("extend", "extendleft", "update") and len(args) == 1:
+            return None, args[0]  # what it adds is what it is given
         if p.attr == "insert":
             return None, (args[1] if len(args) > 1 else None)
     return None, None
@@ -677,8 +887,9 @@ def _documented_keep_alive(mod, stmt: ast.stmt) -> bool:
 
 
 def _params(fn) -> set[str]:
+    """Names of all of ``fn``'s parameters, ``*args`` and ``**kwargs`` included."""
     a = fn.args
-    return {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    return {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x is not None}
 
 
 def _param_positions(fn) -> dict[str, int]:
@@ -713,6 +924,22 @@ def _deleted_at_module_level(tree: ast.Module) -> set[str]:
     return out
 
 
+def _callers_record(value: ast.expr | None, params: set[str]) -> bool:
+    """Is ``value`` what the caller gave: a parameter, or a dict, tuple or list display of
+    parameters and constants with at least one parameter (``{"msg": msg, "version": version}``)?"""
+    if isinstance(value, ast.Name):
+        return value.id in params
+    if isinstance(value, ast.Dict):
+        leaves = [k for k in value.keys if k is not None] + value.values
+    elif isinstance(value, (ast.Tuple, ast.List)):
+        leaves = value.elts
+    else:
+        return False
+    names = [x for x in leaves if isinstance(x, ast.Name)]
+    return bool(names) and all(isinstance(x, ast.Constant) or isinstance(x, ast.Name) and x.id in params
+                               for x in leaves)
+
+
 def _names_a_parameter(key: ast.expr | None, params: set[str]) -> bool:
     """Is ``key`` absent (``append``), a constant, or a parameter or its attribute (``cls.__name__``)?
     ``id(obj)`` and other computed keys are not: they index objects, as caches do."""
@@ -735,9 +962,15 @@ def _default(fn, name: str) -> ast.expr | None:
 
 
 def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> bool:
-    """Is the append under ``if item not in container:`` (set semantics, bounded by the values),
-    or is ``item`` drawn from a comprehension that leaves out what the container holds
-    (``unused = [f for f in files if f not in self.used]; self.used.append(unused[0])``)?"""
+    """Is the append done once per distinct value (set semantics, bounded by the values)?
+
+    That is: under ``if item not in container:``, or under ``if k not in other:`` where the same
+    block adds ``k`` to ``other`` (``if name not in names: names.append(name);
+    colors.append(self)``: one entry per name in both); after a linear search of the container
+    for the item's key that returns what it finds (``for k, v in cache: if k == key: return v``
+    then ``cache.append((key, val))``); or with ``item`` drawn from a comprehension that leaves
+    out what the container holds (``unused = [f for f in files if f not in self.used];
+    self.used.append(unused[0])``)."""
     if item is None:
         return False
     wanted = ast.dump(item)
@@ -750,10 +983,58 @@ def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> boo
             return True  # `for x in c: if ...: break` / `else: c.append(...)`: a search first
         child = p
         if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.test.ops) == 1 and \
-                isinstance(p.test.ops[0], ast.NotIn) and ast.dump(p.test.left) == wanted:
-            return True
+                isinstance(p.test.ops[0], ast.NotIn):
+            if ast.dump(p.test.left) == wanted or _adds_to(p.body, p.test.left, p.test.comparators[0]):
+                return True
         p = mod.parent(p)
+    return _searched_first(fn, container, item, ref.lineno)
+
+
+def _adds_to(body: list[ast.stmt], value: ast.expr, container: ast.expr) -> bool:
+    """Does a statement of ``body`` add ``value`` to ``container`` (``container.append(value)``,
+    ``.add(value)``, ``container[value] = ...``)?"""
+    v, c = ast.dump(value), ast.dump(container)
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("append", "add") and len(node.args) == 1
+                    and ast.dump(node.func.value) == c and ast.dump(node.args[0]) == v):
+                return True
+            if (isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Subscript) and ast.dump(t.value) == c and ast.dump(t.slice) == v
+                    for t in node.targets)):
+                return True
     return False
+
+
+def _searched_first(fn, container: str, item: ast.expr, line: int) -> bool:
+    """Before ``line``, does ``fn`` loop over the container (``container`` is its ``ast.dump``)
+    and return when an element equals the item's key (the item, or its first element when it
+    is a tuple)?"""
+    key = ast.dump(item.elts[0] if isinstance(item, ast.Tuple) and item.elts else item)
+    for loop in _own_nodes(fn):
+        if not (isinstance(loop, (ast.For, ast.AsyncFor)) and ast.dump(loop.iter) == container
+                and loop.lineno < line):
+            continue
+        for node in ast.walk(loop):
+            if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+                    and len(node.test.ops) == 1 and isinstance(node.test.ops[0], (ast.Eq, ast.Is))
+                    and key in (ast.dump(node.test.left), ast.dump(node.test.comparators[0]))
+                    and any(isinstance(s, ast.Return) for s in node.body)):
+                return True
+    return False
+
+
+#: Directories of documentation and example code: what GitHub code scanning labels
+#: "Documentation", not application code.
+DOCUMENTATION_DIRS = frozenset({"docs", "doc", "docs_src", "examples", "example", "tutorial", "tutorials",
+                                "demo", "demos"})
+
+
+def is_documentation_module(path: str) -> bool:
+    """Is ``path`` (``/``-separated) documentation or example code: under a ``docs``, ``doc``,
+    ``docs_src``, ``examples``, ``example``, ``tutorial(s)`` or ``demo(s)`` directory?"""
+    return any(d in DOCUMENTATION_DIRS for d in path.split("/")[:-1])
 
 
 def is_test_module(path: str) -> bool:
@@ -818,8 +1099,9 @@ def shrunk_names(mod) -> frozenset[str]:
 
 
 def _is_script(mod) -> bool:
-    """A file run as a program, never imported: ``setup.py`` or a ``__main__`` guard."""
-    if mod.path.rsplit("/", 1)[-1] == "setup.py":
+    """A file run as a program, never imported: ``setup.py``, a ``#!`` line (an executable
+    script such as a git hook) or a ``__main__`` guard."""
+    if mod.path.rsplit("/", 1)[-1] == "setup.py" or mod.source.startswith("#!"):
         return True
     for stmt in mod.tree.body:
         if (isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare)
