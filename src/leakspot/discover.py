@@ -78,6 +78,15 @@ def _display(p: Path, root: Path) -> str:
         return Path(os.path.relpath(p.resolve(), root.resolve())).as_posix()
 
 
+def _relative(path: str, root: Path) -> str:
+    """``path`` (resolved) relative to the resolved ``root``, with ``/`` separators."""
+    base = str(root)
+    if path.startswith(base) and len(path) > len(base) and path[len(base)] == os.sep:
+        rel = path[len(base) + 1:]
+        return rel if os.sep == "/" else rel.replace(os.sep, "/")
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
 def _walk(top: Path, root: Path, user, defaults, extra=()):
     ignores: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
     # .gitignore files above the walked folder count only up to the enclosing git work tree
@@ -91,7 +100,7 @@ def _walk(top: Path, root: Path, user, defaults, extra=()):
     # a folder named explicitly is checked even if git ignores it (like a file named explicitly)
     if _ignored(top.resolve(), True, ignores):
         ignores = []
-    yield from _walk_dir(top.resolve(), root, user, defaults, ignores + list(extra))
+    yield from _walk_dir(top.resolve(), root.resolve(), user, defaults, ignores + list(extra))
 
 
 def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
@@ -114,6 +123,8 @@ def _ignored(path: Path, is_dir: bool, ignores) -> bool:
 
 
 def _walk_dir(d: Path, root: Path, user, defaults, ignores):
+    """The files under ``d`` (resolved, as ``root`` is): entries below a resolved folder that are
+    not symlinks are resolved paths already, so their display path is a slice of the text."""
     spec = _gitignore(d)
     if spec:
         ignores = ignores + [(d, spec)]
@@ -122,11 +133,14 @@ def _walk_dir(d: Path, root: Path, user, defaults, ignores):
     except OSError:
         return
     for e in entries:
-        p = Path(e.path)
         is_dir = e.is_dir(follow_symlinks=False)
         if e.is_symlink():
             continue
-        rel = _display(p, root)
+        lang = None if is_dir else LANGUAGES.get(os.path.splitext(e.name)[1].lower())
+        if not is_dir and lang is None:
+            continue  # not a language of ours: no need to ask the ignore patterns
+        p = Path(e.path)
+        rel = _relative(e.path, root)
         if defaults.match_file(e.name + ("/" if is_dir else "")) or user.match_file(rel + ("/" if is_dir else "")):
             continue
         if _ignored(p, is_dir, ignores):
@@ -136,6 +150,4 @@ def _walk_dir(d: Path, root: Path, user, defaults, ignores):
                 continue  # a virtualenv under another name
             yield from _walk_dir(p, root, user, defaults, ignores)
         else:
-            lang = language_of(p)
-            if lang:
-                yield SourceFile(rel, p, lang)
+            yield SourceFile(rel, p, lang)

@@ -14,8 +14,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from leakspot.config import DEFAULT, Settings
-from leakspot.discover import SourceFile, discover
+from leakspot.discover import DEFAULT_EXCLUDES, SourceFile, discover
 from leakspot.model import Finding, Notification, assign_fingerprints
 from leakspot.registry import load_rules
 
@@ -260,6 +262,9 @@ def _project_root(start: Path) -> Path:
     return here
 
 
+_DEFAULT_SPEC = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
+
+
 class _HeaderIndex:
     """Where a quoted ``#include "name"`` of a run's C file is: beside the including file, as
     the compiler looks first; else the header of that relative path under the project's root
@@ -274,11 +279,43 @@ class _HeaderIndex:
     MAX_INDEXED = 50000
 
     def __init__(self, root: Path, exclude: list[str] | None, anchored=None) -> None:
+        self.run_root = root.resolve()
         self.root = _project_root(root)
-        self.exclude = exclude
-        self.anchored = anchored
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(exclude or [])
+        self.anchored = [(base.resolve(), pathspec.GitIgnoreSpec.from_lines(p)) for base, p in anchored or [] if p]
         self.by_name: dict[str, list[Path]] | None = None
         self.cache: dict[tuple[Path, str], Path | None] = {}
+
+    def _index(self) -> dict[str, list[Path]]:
+        """Headers (``.h``, ``.inc``) under the project root by file name: one ``os.walk`` that
+        leaves out hidden folders and the default excludes (VCS folders, virtualenvs, caches),
+        at most :data:`MAX_INDEXED`. Ignore files are not read: a build's ``-I`` finds headers
+        that git ignores too (a generated ``config.h``); the run's excludes are applied to the
+        few candidates of an include instead (:meth:`_excluded`)."""
+        by_name: dict[str, list[Path]] = {}
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not _DEFAULT_SPEC.match_file(d + "/"))
+            for fn in sorted(filenames):
+                if fn.endswith((".h", ".inc")):
+                    by_name.setdefault(fn, []).append(Path(dirpath, fn))
+                    count += 1
+                    if count >= self.MAX_INDEXED:
+                        return by_name
+        return by_name
+
+    def _excluded(self, path: Path) -> bool:
+        """Is ``path`` left out by the run's ``--exclude`` patterns (relative to the run's root)
+        or a configuration file's (relative to that file's folder)?"""
+        for base, spec in [(self.run_root, self.exclude), *self.anchored]:
+            try:
+                rel = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            parts = rel.split("/")
+            if spec.match_file(rel) or any(spec.match_file("/".join(parts[:i]) + "/") for i in range(1, len(parts))):
+                return True
+        return False
 
     def resolve(self, includes: set[tuple[Path, str]]) -> set[Path]:
         """The resolved paths of ``includes`` (see :func:`_c_facts`) that could be found."""
@@ -298,21 +335,14 @@ class _HeaderIndex:
         except OSError:
             return None
         if self.by_name is None:
-            self.by_name = {}
-            try:
-                headers = [f.path for f in discover([self.root], self.root, self.exclude, self.anchored)[0]
-                           if f.path.suffix in (".h", ".inc")][: self.MAX_INDEXED]
-            except OSError:
-                headers = []
-            for h in headers:
-                self.by_name.setdefault(h.name, []).append(h.resolve())
+            self.by_name = self._index()
         want = Path(name).parts
         if ".." in want:
             return None
         here = including.resolve().parent.parts
         ranked = []
         for cand in self.by_name.get(want[-1], ()):
-            if cand.parts[-len(want):] != want:
+            if cand.parts[-len(want):] != want or self._excluded(cand):
                 continue
             shared = 0
             for a, b in zip(here, cand.parts):
@@ -323,7 +353,7 @@ class _HeaderIndex:
         ranked.sort(key=lambda x: -x[0])
         if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
             return None
-        return ranked[0][1]
+        return ranked[0][1].resolve()
 
 
 def run(
