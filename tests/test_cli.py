@@ -209,3 +209,7 @@ def test_c_file_finds_its_headers_in_another_folder_of_the_project(tmp_path: Pat
     (tmp_path / "lib" / "util.h").write_text("void print_line(char *line);\n")
     r = run("check", "main.c", cwd=tmp_path / "src" / "net")
     assert r.returncode == 0 and "Found 0 findings" in r.stdout, r.stdout
+    # a folder the configuration excludes holds no candidate: include/util.h is the one again
+    (tmp_path / "leakspot.toml").write_text('exclude = ["lib/"]\n')
+    r = run("check", "main.c", cwd=tmp_path / "src" / "net")
+    assert r.returncode == 1 and "main.c:11:14: LK203 [fd-without-close]" in r.stdout, r.stdout + r.stderr
