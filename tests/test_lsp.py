@@ -45,7 +45,7 @@ async def next_diagnostics(client: LanguageClient, uri: str) -> list[types.Diagn
 
 
 async def diagnostics_become(client: LanguageClient, uri: str, codes: list[str]) -> list[types.Diagnostic]:
-    """Wait (10 s at most) until the server publishes diagnostics with these codes for ``uri``;
+    """Wait (30 s at most) until the server publishes diagnostics with these codes for ``uri``;
     earlier publications (the initial workspace scan, debounced edits) are skipped."""
     import asyncio
 
@@ -184,3 +184,25 @@ async def test_a_change_in_one_file_updates_the_files_that_depend_on_it(client: 
         text_document=types.VersionedTextDocumentIdentifier(uri=other, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text="import middleware\n")]))
     await diagnostics_become(client, uri, ["LK101"])
+
+
+REGISTRY = ("SERVICES = []\n\n\nclass Service:\n    def __init__(self, name):\n"
+            "        self.name = name\n        SERVICES.append(self)\n")
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_registry_filled_at_import_by_another_module(client: LanguageClient):
+    """services.py keeps every Service; views.py, on disk and then open, makes them at its top
+    (bounded: no finding), until an edit makes one inside a function."""
+    (client.root / "services.py").write_text(REGISTRY)
+    (client.root / "views.py").write_text('from services import Service\n\nhello = Service("hello")\n')
+    uri = open_doc(client, "services.py", REGISTRY)
+    assert await diagnostics_become(client, uri, []) == []
+    views = open_doc(client, "views.py", 'from services import Service\n\nhello = Service("hello")\n')
+    await diagnostics_become(client, views, [])
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=views, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text='from services import Service\n\n\ndef handler(request):\n    return Service(request.path)\n')]))
+    diags = await diagnostics_become(client, uri, ["LK101"])
+    assert "`SERVICES` grows in `__init__()`" in diags[0].message

@@ -38,12 +38,16 @@ class FileResult:
         shrunk: names of containers this file removes from or clears (``x.cache.clear()``,
             ``del registry[k]``): facts for the project phase, which drops
             ``unbounded-module-cache`` findings on containers that another file bounds.
+        calls: the names this Python file calls, (inside functions, at import time): facts for
+            the project phase, which drops ``unbounded-module-cache`` findings whose growing
+            functions the run calls only at import.
     """
 
     findings: list[Finding] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     lines: int = 0
     shrunk: frozenset[str] = frozenset()
+    calls: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     suppressed: list[Finding] = field(default_factory=list)
 
 
@@ -61,6 +65,7 @@ class RunResult:
         baselined: findings matched by the ``--baseline`` file (moved to ``suppressed``).
         stale_baseline: baseline entries that matched no finding.
         shrunk: per file, the names of other modules' containers it shrinks (cross-file facts).
+        calls: per Python file, the names it calls inside functions and at import time.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -72,6 +77,7 @@ class RunResult:
     baselined: int = 0
     stale_baseline: int = 0
     shrunk: dict[str, frozenset[str]] = field(default_factory=dict)
+    calls: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
 
 def analyze_source(
@@ -110,7 +116,7 @@ def _python(display: str, data: bytes, rules, settings: Settings):
     from leakspot.python.checks import run_python_checks
     from leakspot.python.parse import parse_python
 
-    from leakspot.python.checks.unbounded_module_cache import shrunk_names
+    from leakspot.python.checks.unbounded_module_cache import call_names, shrunk_names
 
     try:
         module = parse_python(display, data)
@@ -119,7 +125,7 @@ def _python(display: str, data: bytes, rules, settings: Settings):
         return FileResult(notifications=[Notification(display, msg, line=exc.lineno or 0, kind="parse-error")])
     except (ValueError, UnicodeDecodeError) as exc:
         return FileResult(notifications=[Notification(display, f"cannot decode: {exc}", kind="decode-error")])
-    return FileResult(run_python_checks(module, rules, settings), [], 0, shrunk_names(module))
+    return FileResult(run_python_checks(module, rules, settings), [], 0, shrunk_names(module), call_names(module))
 
 
 def _c(display: str, data: bytes, rules, settings: Settings):
@@ -145,6 +151,28 @@ def _analyze_file(f: SourceFile, codes: frozenset[str], settings: Settings = DEF
 
 def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str], settings: Settings, root: Path):
     return [_analyze_file(f, codes, settings, root) for f in chunk]
+
+
+def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozenset[str], frozenset[str]]]) -> list[Finding]:
+    """Cross-file facts: drop an ``unbounded-module-cache`` finding whose growing functions
+    (``Finding.grown_by``) the run calls, and calls only at import time: a registry of the
+    instances that other modules make at module level (``SERVICES.append(self)`` in
+    ``Service.__init__``, with ``hello = Service(...)`` at the top of each view module), or a
+    factory that they call there. A name also called inside any function of the run, or never
+    called in it, keeps the finding: the rule cannot tell how often an outside caller runs.
+
+    Args:
+        findings: findings of any files.
+        calls: for each Python file (display path), the names it calls (inside functions, at
+            import time) (``FileResult.calls``).
+    """
+    runtime = set().union(*(r for r, _ in calls.values())) if calls else set()
+    at_import = set().union(*(i for _, i in calls.values())) if calls else set()
+    return [
+        f for f in findings
+        if not (f.slug == "unbounded-module-cache" and f.grown_by
+                and all(n in at_import and n not in runtime for n in f.grown_by))
+    ]
 
 
 def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[str]]) -> list[Finding]:
@@ -400,6 +428,8 @@ def run(
         result.lines += out.lines
     result.shrunk = {f.display: out.shrunk for f, out in zip(files, outputs) if out.shrunk}
     result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
+    result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
+    result.findings = drop_grown_at_import(result.findings, result.calls)
     result.files = len(files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))

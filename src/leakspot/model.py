@@ -67,6 +67,8 @@ class Finding:
         fingerprint: filled in by the engine; stable under edits elsewhere in the file.
         key: the rule's subject, for cross-file facts (``unbounded-module-cache``: the
             container's name).
+        grown_by: ``unbounded-module-cache``: the names whose calls grow the container, for
+            the project phase (:func:`leakspot.engine.drop_grown_at_import`).
     """
 
     code: str
@@ -79,6 +81,7 @@ class Finding:
     anchor: str = ""
     fingerprint: str = ""
     key: str = ""  # rule-specific subject for the project phase (a container's name)
+    grown_by: tuple[str, ...] = ()  # functions, or the class whose __init__ grows it; () if unnamed
     suppression: str | None = None  # the justification, when suppressed
     suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
     #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.runtime.matcher`): verdict, class,

@@ -31,7 +31,7 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import analyze_source, drop_bounded_elsewhere, run
+from leakspot.engine import analyze_source, drop_bounded_elsewhere, drop_grown_at_import, run
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -58,8 +58,12 @@ class LeakspotServer(LanguageServer):
         self.root: Path = Path.cwd()
         self.findings: dict[str, list[Finding]] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
-        # cross-file facts of the workspace: the containers each Python file shrinks
+        # cross-file facts of the workspace: the containers each Python file shrinks, and the
+        # names it calls (inside functions, at import time)
         self.shrunk: dict[str, frozenset[str]] = {}
+        self.calls: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        # per open document, the names whose calls grow its containers (before the filters)
+        self.grown: dict[str, set[str]] = {}
 
     # -- configuration -----------------------------------------------------------------
     def load_configuration(self) -> None:
@@ -93,11 +97,18 @@ class LeakspotServer(LanguageServer):
         result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
         previous = self.shrunk.get(display)
         self.shrunk[display] = result.shrunk
-        findings = drop_bounded_elsewhere(result.findings, self.shrunk)
-        if (previous or frozenset()) != result.shrunk:
+        before = self.calls.get(display, (frozenset(), frozenset()))
+        if language == "python":
+            self.calls[display] = result.calls
+        # the names whose calls moved in or out of functions: they decide other documents' findings
+        moved = (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1]) if language == "python" else set()
+        self.grown[uri] = {n for f in result.findings for n in f.grown_by}
+        findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
+        if (previous or frozenset()) != result.shrunk or moved:
             # this file's facts changed: the open documents that depend on them are re-checked
             for other in list(self.workspace.text_documents):
-                if other != uri and self.findings.get(other) is not None:
+                if other != uri and self.findings.get(other) is not None and (
+                        (previous or frozenset()) != result.shrunk or moved & self.grown.get(other, set())):
                     self.schedule(other)
         for note in result.notifications:
             where = f"{display}:{note.line}" if note.line else display
@@ -144,6 +155,8 @@ class LeakspotServer(LanguageServer):
         result = run([self.root], codes, root=self.root, jobs=1, settings=self.settings)
         for display, names in result.shrunk.items():
             self.shrunk.setdefault(display, names)
+        for display, calls in result.calls.items():
+            self.calls.setdefault(display, calls)
 
     def republish_all(self) -> None:
         for uri in list(self.workspace.text_documents):

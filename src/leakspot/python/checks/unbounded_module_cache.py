@@ -39,6 +39,12 @@ REGISTRAR_NAME = re.compile(
     r"populate|enable|main|export|patch|hook|opt)(_|$|[A-Z])|config|"
     r"^_*(?i:parse|process|handle)_?(?i:options|opts|args|argv|command_?line)$"
 )
+#: Functions named like this run while a program sets itself up, once each (what they call
+#: outside a loop runs once too): a narrower list than :data:`REGISTRAR_NAME`, whose ``add_``,
+#: ``load`` and ``config`` also name functions that run per request (``add_item``,
+#: ``load_user``, ``get_config_value``).
+SETUP_NAME = re.compile(
+    r"^_*(?i:register|install|setup|set_up|init|initialize|configure|populate|define|declare|main)(_|$|[A-Z])")
 #: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
 FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
 #: Calls whose result is new on every call: identities, hashes, formatted text.
@@ -129,7 +135,9 @@ class UnboundedModuleCache(PythonCheck):
             related = [
                 self.location(s, f"`{c.name}` grows here, in `{f.name}()`") for s, f in c.grows[:5]
             ]
+            grown_by = tuple(sorted({_callable_name(self.module, f) for _, f in c.grows}))
             self.report(c.node, related=related, key=c.name, what=what, kind=c.kind)
+            self.findings[-1].grown_by = () if "" in grown_by else grown_by
 
     def _mutable_defaults(self) -> None:
         """Report ``def f(key, cache={})`` when ``f`` grows ``cache`` per call and nothing
@@ -1096,6 +1104,58 @@ def shrunk_names(mod) -> frozenset[str]:
         if isinstance(p, (ast.Assign, ast.AnnAssign)) and node in _targets(p):
             out.add(name)
     return frozenset(out)
+
+
+def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
+    """The names this module calls (``f(...)``: ``f``; ``x.f(...)``: ``f``; a class: its name),
+    as ``(inside functions, at import time)``: a call at module level, in a class body or in a
+    decorator runs when the module is imported (unless a loop there repeats it), and so does
+    one outside loops in a function
+    named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``), or nested in
+    one. Facts for the project phase, which drops an
+    ``unbounded-module-cache`` finding whose growing functions the run calls only at import
+    (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
+    calls a request handler by name, the application never does."""
+    runtime: set[str] = set()
+    at_import: set[str] = set()
+    if is_test_module(mod.path):
+        return frozenset(), frozenset()
+    setup: dict[int, bool] = {}
+    for call in mod.nodes(ast.Call):
+        f = call.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        if name is None:
+            continue
+        fn = mod.enclosing_function(call)
+        if fn is not None and id(fn) not in setup:
+            setup[id(fn)] = any(SETUP_NAME.search(g.name) for g in _function_chain(mod, fn))
+        once = (fn is None or setup[id(fn)]) and not _in_loop(mod, call, fn)
+        (at_import if once else runtime).add(name)
+    return frozenset(runtime), frozenset(at_import)
+
+
+def _in_loop(mod, node, fn) -> bool:
+    """Is ``node`` in the body of a loop of ``fn`` (of the module's top level when ``fn`` is
+    None)? A `main()`'s serving loop, or a script's `for` at its top, runs what it calls many
+    times."""
+    p = mod.parent(node)
+    while p is not None and p is not fn:
+        if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
+            return True
+        p = mod.parent(p)
+    return False
+
+
+def _callable_name(mod, fn) -> str:
+    """The name a call of which runs ``fn``: a module-level function's own; for a method, its
+    name, or its class's for ``__init__``/``__new__``/``__post_init__``; "" for a nested
+    function (its callers cannot be told by name)."""
+    parent = mod.parent(fn)
+    if parent is mod.tree:
+        return fn.name
+    if isinstance(parent, ast.ClassDef) and mod.parent(parent) is mod.tree:
+        return parent.name if fn.name in ("__init__", "__new__", "__post_init__") else fn.name
+    return ""
 
 
 def _is_script(mod) -> bool:
