@@ -313,12 +313,15 @@ class UnboundedModuleCache(PythonCheck):
 
     def _per_call_key(self, key: ast.expr, fn, depth: int) -> bool:
         """Is ``key`` per-call data (see :meth:`_grows_per_call`), followed through up to 3
-        local assignments? Text formatted only from the instance's own attributes
-        (``f"{self.hive}\\{self.path}"``) is not: it repeats on every call of one instance, like
-        a key that is the attribute itself; nor is text formatted from places in the source
-        (``f"{frame.filename}:{frame.lineno}"``), one of the program's lines. Nor is the identity of a module-level object, or of
-        a value that falls back to one (``id(kwargs.pop("lookup", SEARCH_PATH))``): the shared
-        object is the same on every call."""
+        local assignments?
+
+        Text or a hash is per-call when what it is made of is data (:meth:`_is_data`). So text
+        formatted only from the instance's own attributes (``f"{self.hive}\\{self.path}"``) is
+        not: it repeats on every call of one instance, as a key that is the attribute itself
+        does; nor is text of places in the source (``f"{frame.filename}:{frame.lineno}"``), one
+        per line of the program. Nor is the identity of a module-level object, or of a value
+        that falls back to one (``id(kwargs.pop("lookup", SEARCH_PATH))``): the shared object
+        is the same on every call."""
         if depth > 3:
             return False
         if isinstance(key, ast.JoinedStr):
@@ -357,9 +360,9 @@ class UnboundedModuleCache(PythonCheck):
         data, or when the module never calls it), a per-call value (an identity, a time), a
         local assigned from data or given data by a method call (``r.seed(seed)``), followed
         through up to 3 assignments and loops, and a closure's variable that is data where it
-        is defined. Not data:
-        constants, module-level names, attributes of ``self``/``cls``, places in the source
-        (``frame.lineno``), and locals read from settings (``settings.results.path``)."""
+        is defined. Not data: constants, module-level names, attributes of ``self``/``cls``,
+        places in the source (``frame.lineno``), and locals read from settings
+        (``settings.results.path``)."""
         if depth > 3 or isinstance(expr, ast.Constant) or _instance_state(expr):
             return False
         if isinstance(expr, ast.Attribute):
