@@ -524,16 +524,7 @@ class UnboundedModuleCache(PythonCheck):
         p = self.module.parent(ref)
         while p is not None and p is not fn:
             if isinstance(p, (ast.For, ast.AsyncFor)):
-                it = p.iter
-                while True:
-                    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in (
-                            "list", "sorted", "tuple", "reversed", "enumerate") and it.args:
-                        it = it.args[0]
-                    elif (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
-                          and it.func.attr in ("items", "keys", "values")):
-                        it = it.func.value
-                    else:
-                        break
+                it = _viewed(p.iter)
                 if isinstance(it, ast.Name) and it.id in params:
                     out.update(n.id for n in ast.walk(p.target) if isinstance(n, ast.Name))
             p = self.module.parent(p)
@@ -578,15 +569,7 @@ class UnboundedModuleCache(PythonCheck):
 
     def _finite_iterable(self, it: ast.expr, fn, params: set[str]) -> bool:
         """A literal collection, a module-level one, or a view of one (``list(M.items())``)."""
-        while True:
-            if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in (
-                    "list", "sorted", "tuple", "reversed", "enumerate") and it.args:
-                it = it.args[0]
-            elif (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
-                  and it.func.attr in ("items", "keys", "values")):
-                it = it.func.value
-            else:
-                break
+        it = _viewed(it)
         if isinstance(it, (ast.Tuple, ast.List, ast.Set)):
             return True
         if isinstance(it, ast.Name):
@@ -820,6 +803,20 @@ def _metaclass_signature(fn) -> bool:
 #: function's or class's): a finite domain, however a key is formatted from them.
 CODE_LOCATION_ATTRS = frozenset({"filename", "lineno", "co_filename", "co_firstlineno", "co_name",
                                  "f_lineno", "__qualname__", "__module__", "__name__"})
+
+
+def _viewed(it: ast.expr) -> ast.expr:
+    """The collection that ``it`` iterates a view or copy of: ``M`` for ``list(M)``,
+    ``sorted(M.items())``, ``enumerate(M.values())``; else ``it`` itself."""
+    while True:
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in (
+                "list", "sorted", "tuple", "reversed", "enumerate") and it.args:
+            it = it.args[0]
+        elif (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
+              and it.func.attr in ("items", "keys", "values")):
+            it = it.func.value
+        else:
+            return it
 
 
 def _instance_state(e: ast.expr) -> bool:
