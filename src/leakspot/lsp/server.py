@@ -205,6 +205,7 @@ def did_save(ls: LeakspotServer, params: types.DidSaveTextDocumentParams) -> Non
 def did_close(ls: LeakspotServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.findings.pop(uri, None)
+    ls.grown.pop(uri, None)
     if uri in ls._pending:
         ls._pending.pop(uri).cancel()
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
