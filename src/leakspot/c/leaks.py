@@ -628,6 +628,37 @@ class _Eval:
             facts[k] = v
         return result[0], frozenset(facts.items())
 
+    def refine_case(self, node: CNode, label: str) -> tuple | None:
+        """The state on the edge ``label`` (``"case K"``, ``"default"``, ``"no case"``) out of
+        the ``switch`` whose subject is ``node``, or None if infeasible: the same refinement as
+        the branches of ``if (x == K)``.
+
+        - ``case K`` for a standard descriptor (``case 2:``, ``case STDERR_FILENO:``): the
+          descriptor ``x`` holds is a standard one, kept on purpose, as under ``if (fd <= 2)``
+          (``switch (fd) { case 0: case 1: case 2: break; default: close(fd); }``);
+        - where the cases' values are constants and some other test compares ``x`` with one of
+          them (:attr:`Analysis.switch_at`), ``case K`` makes ``x == K`` hold and the other
+          cases' comparisons fail; ``default`` and ``no case`` make all of them fail.
+        """
+        objs, facts = self.objs, self.facts
+        if label.startswith("case ") and label[5:] in STDIO_FDS and objs:
+            tested = frozenset(x for k, x in self._peek(node.ts) if k == "var")
+            objs = {o for o in objs if not (o.holders & tested and self.an.sites[o.site].family.invalid == "negative")}
+        cases = self.an.switch_at.get(node.id)
+        if cases is not None:
+            var, values = cases
+            value = values.get(label)
+            decided = _comparisons_of(var, value, self.an.compared) if value is not None else {
+                var + key: False for key in self.an.compared.get(var, ()) if key[len(SEP):len(SEP) + 2] == "=="
+                and _int_or_none(key[len(SEP) + 2:]) in set(values.values())}
+            if decided:
+                facts = dict(facts)
+                for key, holds in decided.items():
+                    if facts.get(key, holds) != holds:
+                        return None  # an earlier test on this path said otherwise
+                    facts[key] = holds
+        return frozenset(objs), frozenset(facts.items())
+
     def _refine(self, expr: Node, vals: tuple, branch: str) -> tuple | None:
         """The state on ``branch`` ("true"/"false") of condition ``expr``, or None if infeasible.
 
@@ -816,8 +847,12 @@ def _constant_comparisons(name: str, value: Node | None, compared: dict[str, fro
     """What ``name = value`` decides of the comparisons ``compared`` records for ``name``
     (keys ``SEP + "==" + c``, ``"<"``, ``"<="``), when ``value`` is an integer literal."""
     v = _int_value(value)
-    if v is None:
-        return {}
+    return {} if v is None else _comparisons_of(name, v, compared)
+
+
+def _comparisons_of(name: str, v: int, compared: dict[str, frozenset[str]]) -> dict[str, bool]:
+    """What ``name`` holding the integer ``v`` decides of the comparisons ``compared`` records
+    for ``name`` (:func:`_constant_comparisons`)."""
     out = {}
     for key in compared.get(name, ()):
         body = key[len(SEP):]
@@ -1131,6 +1166,7 @@ class Analysis:
         self.global_targets: frozenset[str] = frozenset()
         self.copy_at: dict[int, tuple[str, str]] = {}
         self.cmp_at: dict[int, tuple[str, str, bool]] = {}
+        self.switch_at: dict[int, tuple[str, dict[str, int]]] = {}
         self.counters: frozenset[str] = frozenset()
         self.counter_at: dict[int, tuple[str, str, bool]] = {}
         self.repeated: dict[str, frozenset[str]] = {}
@@ -1141,7 +1177,7 @@ class Analysis:
             if not params_as_sites:
                 self.global_targets = _global_targets(self.sites, self.locals)
             self._condition_tables(module.env if module is not None else EMPTY)
-        self.related = bool(self.copy_at or self.cmp_at or self.counter_at)
+        self.related = bool(self.copy_at or self.cmp_at or self.counter_at or self.switch_at)
 
     def _condition_tables(self, env: Env) -> None:
         """What the conditions of the CFG let a path learn, from one pass over its nodes
@@ -1179,6 +1215,12 @@ class Analysis:
                     null_tested.add(text(other))
             if _pure(node.ts):
                 texts[node.id] = _condition_key(node.ts, env)[0]
+        # `switch (x)` with constant cases: each `case K` edge is the comparison `x == K`
+        switch_at: dict[int, tuple[str, dict[str, int]]] = {}
+        for node in stmts:
+            cases = _switch_cases(node, self.locals, env)
+            if cases is not None:
+                switch_at[node.id] = cases
         copy_at: dict[int, tuple[str, str]] = {}
         for node in stmts:
             copy = _copy(node.ts, self.locals)
@@ -1200,12 +1242,22 @@ class Analysis:
         counts: dict[tuple[str, str], int] = {}
         for var, key, _ in cmp_at.values():
             counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
+        for var, values in switch_at.values():
+            for value in set(values.values()):
+                key = f"{SEP}=={value}"
+                counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
         self.cmp_at = {k: v for k, v in cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
         #: locals compared with constants more than once, and those comparisons' keys: a
         #: constant assigned to one decides them (`time_t t = 0; ... if (t == 0)`)
         compared: dict[str, set[str]] = {}
         for var, key, _ in self.cmp_at.values():
             compared.setdefault(var, set()).add(key)
+        #: switches whose cases some other test or switch compares again
+        self.switch_at = {k: v for k, v in switch_at.items()
+                          if any(counts[group.get(v[0], v[0]), f"{SEP}=={c}"] > 1 for c in v[1].values())}
+        for var, values in self.switch_at.values():
+            compared.setdefault(var, set()).update(f"{SEP}=={c}" for c in values.values()
+                                                   if counts[group.get(var, var), f"{SEP}=={c}"] > 1)
         self.compared = {k: frozenset(v) for k, v in compared.items()}
         tested = self.flags | null_tested | {v[0] for v in self.cmp_at.values()}
         self.copy_at = {k: v for k, v in copy_at.items() if tested & set(v)}
@@ -1315,7 +1367,7 @@ class Analysis:
             for s, label in node.succ:
                 yield s, label, state, []
             return
-        if not state[0] and node.id not in self._with_sites and kind != "cond":
+        if not state[0] and node.id not in self._with_sites and kind != "cond" and node.id not in self.switch_at:
             # nothing is tracked on this path and nothing is allocated here: keep the facts
             # about variables this node does not assign, skip evaluating it
             if kind == "return":
@@ -1384,26 +1436,17 @@ class Analysis:
         copy = self.copy_at.get(node.id)
         if copy is not None:
             ev.copy_facts(*copy)
+        if len(node.succ) > 1 and node.ts.parent is not None and node.ts.parent.type == "switch_statement":
+            for s, label in node.succ:
+                refined = ev.refine_case(node, label)
+                if refined is not None:
+                    yield s, label, refined, ev.events
+                ev.events = []
+            return
         new_state = ev.state()
-        stdio = self._switch_on_stdio(node, ev) if len(node.succ) > 1 and new_state[0] else None
         for s, label in node.succ:
-            if stdio and label[5:] in STDIO_FDS and label.startswith("case "):
-                # `switch (fd) { case 0: case 1: case 2: break; default: close(fd); }`: where the
-                # descriptor is 0-2 it is a standard one, kept on purpose (as `if (fd > 2)`)
-                yield s, label, (frozenset(o for o in new_state[0] if not (
-                    o.holders & stdio and self.sites[o.site].family.invalid == "negative")), new_state[1]), ev.events
-            else:
-                yield s, label, new_state, ev.events
+            yield s, label, new_state, ev.events
             ev.events = []
-
-    def _switch_on_stdio(self, node: CNode, ev: _Eval) -> frozenset[str]:
-        """The variables a ``switch`` at ``node`` tests (``switch (fd)``), if it has a ``case``
-        for a standard descriptor (``case 2:``, ``case STDERR_FILENO:``); else empty."""
-        ts = node.ts
-        if ts.parent is None or ts.parent.type != "switch_statement" or not any(
-                label[5:] in STDIO_FDS for _, label in node.succ if label.startswith("case ")):
-            return frozenset()
-        return frozenset(x for k, x in ev._peek(ts) if k == "var")
 
     def _zero_trip(self, event: LeakEvent, skipped: dict[int, int]) -> bool:
         """Is this leak only there because a counting loop (``for (i = 0; i < n; i++)``) whose
@@ -1615,6 +1658,34 @@ def _comparison(expr: Node, locals_: frozenset[str], env) -> tuple[str, str, boo
         return None
     positive = op not in _NEGATED
     return text(left), f"{SEP}{_NEGATED.get(op, op)}{value}", positive
+
+
+def _switch_cases(node: CNode, locals_: frozenset[str], env) -> tuple[str, dict[str, int]] | None:
+    """``switch (x)`` on a local ``x``, at the CFG node of its subject: ``(x, {edge label:
+    value})`` for its cases with constant values (``"case 2"``: 2, ``"case EAGAIN"``: 11 when
+    the file defines it); None for another statement or subject."""
+    ts = node.ts
+    if ts is None or ts.parent is None or ts.parent.type != "switch_statement":
+        return None
+    subject = unwrap(ts)
+    if subject is None or subject.type != "identifier" or text(subject) not in locals_:
+        return None
+    body = ts.parent.child_by_field_name("body")
+    values = {}
+    for case in body.named_children if body is not None else ():
+        value = case.child_by_field_name("value") if case.type == "case_statement" else None
+        if value is not None:
+            v = env.value(value, locals_)
+            if v is not None:
+                values["case " + text(value)] = v
+    return (text(subject), values) if values else None
+
+
+def _int_or_none(s: str) -> int | None:
+    try:
+        return int(s)
+    except ValueError:
+        return None
 
 
 def _counter_test(expr: Node, locals_: frozenset[str], counters: set[str]) -> tuple[str, str, bool] | None:
