@@ -233,6 +233,7 @@ class UnboundedModuleCache(PythonCheck):
             if effect == "grow":
                 if (not import_time and not self._registry_or_bounded_keys(node, fn)
                         and not self._lazy_initialisation(node, fn, containers)
+                        and not self._after_fork(node, fn)
                         and self._grows_per_call(node, fn)):
                     c.grows.append((self.module.parent(node), fn))
             elif effect == "bound":
@@ -258,6 +259,27 @@ class UnboundedModuleCache(PythonCheck):
                     and isinstance(stmt.body[-1], (ast.Return, ast.Raise))):
                 return True
         return False
+
+    def _after_fork(self, ref: ast.expr, fn) -> bool:
+        """Is the growth under a test of the process id (``if self.pid != os.getpid():``, also
+        through a local assigned from ``os.getpid()``)? That block runs once in each process
+        that ``fork()`` makes (fork-safety code parks the parent's connections there, as
+        ``multiprocessing.util.register_after_fork`` callbacks do), not once per call."""
+        pids = {t.id for node in ast.walk(fn) if isinstance(node, ast.Assign) and self._getpid(node.value)
+                for t in node.targets if isinstance(t, ast.Name)}
+        p = self.module.parent(ref)
+        while p is not None and p is not fn:
+            if isinstance(p, ast.If) and any(
+                    isinstance(c, ast.Compare) and any(
+                        self._getpid(e) or isinstance(e, ast.Name) and e.id in pids
+                        for e in (c.left, *c.comparators))
+                    for c in ast.walk(p.test)) and p.body[0].lineno <= ref.lineno <= p.body[-1].end_lineno:
+                return True
+            p = self.module.parent(p)
+        return False
+
+    def _getpid(self, e: ast.expr) -> bool:
+        return isinstance(e, ast.Call) and self.qualified(e.func) == "os.getpid"
 
     def _grows_per_call(self, ref: ast.expr, fn) -> bool:
         """Is there evidence that this growth adds a new entry on (almost) every call?
@@ -759,18 +781,45 @@ def _returns_a_parameter(fn) -> bool:
     )
 
 
+def _nested_functions(fn) -> list:
+    """The functions defined in ``fn``'s own body, also under its ``if``/``try``/``with``."""
+    out, stack = [], list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out.append(node)
+        elif not isinstance(node, (ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _returns_a_nested_function(fn) -> bool:
     """A decorator factory (or a decorator returning its wrapper): ``return decorator``."""
-    nested = {n.name for n in fn.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    nested = {n.name for n in _nested_functions(fn)}
     return bool(nested) and any(
         isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id in nested
         for n in _own_nodes(fn)
     )
 
 
+def _returns_wrapper(f, inner) -> bool:
+    """Does ``f`` return ``inner``, a function defined in its body that is not itself a
+    decorator (it neither returns one of its parameters nor a function of its own)?"""
+    return (any(n is inner for n in _nested_functions(f)) and not _returns_a_parameter(inner)
+            and not _returns_a_nested_function(inner) and any(
+                isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id == inner.name
+                for n in _own_nodes(f)))
+
+
 def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
-    """Is this function a decorator, decorator factory, registrar or class-creation hook?"""
-    for f in chain:
+    """Is this function a decorator, decorator factory, registrar or class-creation hook?
+    ``chain``: the function, then the functions it is nested in, innermost first. Growth in
+    the wrapper that a decorator returns (``def traced(f): def wrapper(*a): ...; return
+    wrapper``) runs on every call of the decorated function: the functions around that wrapper
+    do not make it run at import."""
+    for i, f in enumerate(chain):
+        if i and _returns_wrapper(f, chain[i - 1]):
+            return False
         if (f.name in decorators or f.name in IMPORT_TIME_METHODS or _returns_a_parameter(f)
                 or _returns_a_nested_function(f)):
             return True
