@@ -648,9 +648,11 @@ class _Eval:
         if cases is not None:
             var, values = cases
             value = values.get(label)
-            decided = _comparisons_of(var, value, self.an.compared) if value is not None else {
-                var + key: False for key in self.an.compared.get(var, ()) if key[len(SEP):len(SEP) + 2] == "=="
-                and _int_or_none(key[len(SEP) + 2:]) in set(values.values())}
+            if value is not None:
+                decided = _comparisons_of(var, value, self.an.compared)
+            else:  # `default`, `no case`: x is none of the cases' values
+                decided = {var + f"{SEP}=={c}": False for c in values.values()
+                           if f"{SEP}=={c}" in self.an.compared.get(var, ())}
             if decided:
                 facts = dict(facts)
                 for key, holds in decided.items():
@@ -1437,11 +1439,12 @@ class Analysis:
         if copy is not None:
             ev.copy_facts(*copy)
         if len(node.succ) > 1 and node.ts.parent is not None and node.ts.parent.type == "switch_statement":
+            events = ev.events
             for s, label in node.succ:
                 refined = ev.refine_case(node, label)
                 if refined is not None:
-                    yield s, label, refined, ev.events
-                ev.events = []
+                    yield s, label, refined, events
+                    events = []
             return
         new_state = ev.state()
         for s, label in node.succ:
@@ -1679,13 +1682,6 @@ def _switch_cases(node: CNode, locals_: frozenset[str], env) -> tuple[str, dict[
             if v is not None:
                 values["case " + text(value)] = v
     return (text(subject), values) if values else None
-
-
-def _int_or_none(s: str) -> int | None:
-    try:
-        return int(s)
-    except ValueError:
-        return None
 
 
 def _counter_test(expr: Node, locals_: frozenset[str], counters: set[str]) -> tuple[str, str, bool] | None:
