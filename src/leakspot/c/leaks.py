@@ -712,9 +712,14 @@ class _Eval:
                 facts[name] = valid
         out = set()
         for o in self.objs:
-            # a sign test says nothing about a pointer; a truth test (`fd`, `fd != 0`) is taken at
-            # its word for descriptors too: descriptor 0 is only ever returned once stdin is closed
-            if not (o.holders & names) or (kind == "sign" and self.an.sites[o.site].family.invalid != "negative"):
+            # a sign test says little about a pointer: no valid pointer is below 0, so where
+            # `fp < 0` holds the object was never there (a stream tested as if a descriptor);
+            # a truth test (`fd`, `fd != 0`) is taken at its word for descriptors too:
+            # descriptor 0 is only ever returned once stdin is closed
+            if kind == "sign" and o.holders & names and self.an.sites[o.site].family.invalid != "negative":
+                if valid:
+                    out.add(o)
+            elif not (o.holders & names):
                 out.add(o)
             elif not valid:
                 if o.holders & names <= self.an.interior and o.holders - names:
