@@ -1062,6 +1062,23 @@ def _constant_facts(ts: Node, flags: frozenset[str], compared: dict[str, frozens
     return out
 
 
+def _constant_targets(stmts, locals_: frozenset[str]) -> frozenset[str]:
+    """The locals that some statement or declaration of ``stmts`` (CFG nodes) sets to an
+    integer literal (``how = 2;``, ``int how = 0;``)."""
+    out = set()
+    for node in stmts:
+        for n in (*descendants(node.ts, "assignment_expression"), *descendants(node.ts, "init_declarator")):
+            if n.type == "assignment_expression":
+                if operator_of(n) != "=":
+                    continue
+                name, value = text(n.child_by_field_name("left")), n.child_by_field_name("right")
+            else:
+                name, value = declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value")
+            if name in locals_ and _int_value(value) is not None:
+                out.add(name)
+    return frozenset(out)
+
+
 def _sign_value(n: Node | None) -> int | None:
     """An integer literal, or -1 for ``INVALID_SOCKET`` (what Winsock's ``socket()`` returns on
     failure: ``fd == INVALID_SOCKET`` is ``fd == -1``)."""
@@ -1249,10 +1266,14 @@ class Analysis:
         counts: dict[tuple[str, str], int] = {}
         for var, key, _ in cmp_at.values():
             counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
+        # a switch on a variable the function sets to constants (`closemethod = 2;` after
+        # `popen()`, then `switch (closemethod)`) is tested as often as it is set
+        assigned_constants = _constant_targets(stmts, self.locals) if switch_at else frozenset()
         for var, values in switch_at.values():
             for value in set(values.values()):
                 key = f"{SEP}=={value}"
-                counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1
+                counts[group.get(var, var), key] = counts.get((group.get(var, var), key), 0) + 1 + (
+                    var in assigned_constants)
         self.cmp_at = {k: v for k, v in cmp_at.items() if counts[group.get(v[0], v[0]), v[1]] > 1}
         #: locals compared with constants more than once, and those comparisons' keys: a
         #: constant assigned to one decides them (`time_t t = 0; ... if (t == 0)`)
