@@ -1046,13 +1046,7 @@ def _constant_facts(ts: Node, flags: frozenset[str], compared: dict[str, frozens
     0}`` for flag variables (``need_free = 1``, ``stream = NULL``), and what the constant
     decides of the comparisons ``compared`` records (:func:`_constant_comparisons`)."""
     out: dict[str, bool] = {}
-    for n in (*descendants(ts, "assignment_expression"), *descendants(ts, "init_declarator")):
-        if n.type == "assignment_expression":
-            if operator_of(n) != "=":
-                continue
-            name, value = text(n.child_by_field_name("left")), n.child_by_field_name("right")
-        else:
-            name, value = declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value")
+    for name, value in _assignments(ts):
         if name in flags:
             v = _flag_value(value)
             if v is not None:
@@ -1065,18 +1059,19 @@ def _constant_facts(ts: Node, flags: frozenset[str], compared: dict[str, frozens
 def _constant_targets(stmts, locals_: frozenset[str]) -> frozenset[str]:
     """The locals that some statement or declaration of ``stmts`` (CFG nodes) sets to an
     integer literal (``how = 2;``, ``int how = 0;``)."""
-    out = set()
-    for node in stmts:
-        for n in (*descendants(node.ts, "assignment_expression"), *descendants(node.ts, "init_declarator")):
-            if n.type == "assignment_expression":
-                if operator_of(n) != "=":
-                    continue
-                name, value = text(n.child_by_field_name("left")), n.child_by_field_name("right")
-            else:
-                name, value = declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value")
-            if name in locals_ and _int_value(value) is not None:
-                out.add(name)
-    return frozenset(out)
+    return frozenset(name for node in stmts for name, value in _assignments(node.ts)
+                     if name in locals_ and _int_value(value) is not None)
+
+
+def _assignments(ts: Node):
+    """``(name, value node)`` of each plain assignment (``x = v``) and initializer (``T x =
+    v``) in ``ts``."""
+    for n in (*descendants(ts, "assignment_expression"), *descendants(ts, "init_declarator")):
+        if n.type == "assignment_expression":
+            if operator_of(n) == "=":
+                yield text(n.child_by_field_name("left")), n.child_by_field_name("right")
+        else:
+            yield declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value")
 
 
 def _sign_value(n: Node | None) -> int | None:
