@@ -1236,12 +1236,11 @@ class Analysis:
                 texts[node.id] = _condition_key(node.ts, env)[0]
         # `switch (x)` with constant cases: each `case K` edge is the comparison `x == K`
         switch_at: dict[int, tuple[str, dict[str, int]]] = {}
+        copy_at: dict[int, tuple[str, str]] = {}
         for node in stmts:
             cases = _switch_cases(node, self.locals, env)
             if cases is not None:
                 switch_at[node.id] = cases
-        copy_at: dict[int, tuple[str, str]] = {}
-        for node in stmts:
             copy = _copy(node.ts, self.locals)
             if copy is not None:
                 copy_at[node.id] = copy
