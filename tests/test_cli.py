@@ -105,11 +105,16 @@ def test_gitignore_above_the_work_tree_is_not_applied(tmp_path: Path) -> None:
 
 def test_container_cleared_in_another_file_is_not_reported(tmp_path: Path) -> None:
     (tmp_path / "middleware.py").write_text("log = []\n\n\ndef process(exc):\n    log.append(str(exc))\n")
-    r = run("check", "middleware.py", cwd=tmp_path)
+    # LK101 is off by default: it runs when named
+    assert run("check", "middleware.py", cwd=tmp_path).returncode == 0
+    r = run("check", "middleware.py", "--select", "unbounded-module-cache", cwd=tmp_path)
     assert r.returncode == 1 and "unbounded-module-cache" in r.stdout
     (tmp_path / "tests.py").write_text("import middleware\n\n\ndef setup():\n    middleware.log.clear()\n")
-    r = run("check", ".", cwd=tmp_path)
+    r = run("check", ".", "--extend-select", "LK101", cwd=tmp_path)
     assert r.returncode == 0, r.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nextend-select = ["LK101"]\nexclude = ["tests.py"]\n')
+    r = run("check", ".", cwd=tmp_path)
+    assert r.returncode == 1 and "unbounded-module-cache" in r.stdout
 
 
 def test_columns_are_code_points_and_form_feeds_do_not_shift_lines(tmp_path: Path) -> None:

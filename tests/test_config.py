@@ -30,6 +30,28 @@ def test_pyproject_select_ignore_per_file_ignores_and_exclude(tmp_path: Path) ->
     assert run("check", ".", "--isolated", cwd=tmp_path / "tests").returncode == 1
 
 
+CACHE_PY = "_seen = {}\n\n\ndef remember(obj):\n    _seen[id(obj)] = obj\n"
+
+
+def test_extend_select_adds_a_rule_that_is_off_by_default(tmp_path: Path) -> None:
+    for d in ("src", "legacy"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "cache.py").write_text(CACHE_PY)
+    assert findings(run("check", ".", "--format", "json", cwd=tmp_path)) == []
+    (tmp_path / "leakspot.toml").write_text(
+        'extend-select = ["unbounded-module-cache"]\n\n[per-file-ignores]\n"legacy/**" = ["LK1"]\n')
+    # a prefix in per-file-ignores covers the rule selected by name
+    assert findings(run("check", ".", "--format", "json", cwd=tmp_path)) == [("src/cache.py", "unbounded-module-cache")]
+    # --select replaces the configuration's `select`; its prefix does not bring LK101 in, the
+    # configuration's `extend-select` still does
+    assert findings(run("check", ".", "--select", "LK1", "--format", "json", cwd=tmp_path)) == [
+        ("src/cache.py", "unbounded-module-cache")]
+    assert findings(run("check", ".", "--ignore", "LK101", "--format", "json", cwd=tmp_path)) == []
+    (tmp_path / "leakspot.toml").write_text('extend-select = ["no-such-rule"]\n')
+    bad = run("check", ".", cwd=tmp_path)
+    assert bad.returncode == 2 and "extend-select" in bad.stderr and "no-such-rule" in bad.stderr
+
+
 def test_leakspot_toml_rule_options_and_allocators(tmp_path: Path) -> None:
     (tmp_path / "leakspot.toml").write_text(
         'ignore = ["LK102"]\nfail-on = "warning"\n\n'

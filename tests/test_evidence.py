@@ -54,7 +54,7 @@ def project(tmp_path_factory) -> Path:
 
 
 def _sarif(project: Path, *traces: str) -> dict:
-    args = ["check", ".", "--format", "sarif", "-o", "out.sarif"]
+    args = ["check", ".", "--extend-select", "LK101", "--format", "sarif", "-o", "out.sarif"]
     for t in traces:
         args += ["--evidence", t]
     r = run(*args, cwd=project)
@@ -88,12 +88,12 @@ def test_confirmed_refuted_and_runtime_only(project: Path) -> None:
 
 
 def test_not_exercised_and_text(project: Path) -> None:
-    r = run("check", "bounded_by_key.py", "--evidence", "hidden.trace", cwd=project)
+    r = run("check", "bounded_by_key.py", "--extend-select", "LK101", "--evidence", "hidden.trace", cwd=project)
     assert r.returncode == 1
     assert "evidence: not exercised by the trace" in r.stdout
-    r = run("check", "linear_leak.py", "--evidence", "linear_leak.trace", cwd=project)
+    r = run("check", "linear_leak.py", "--extend-select", "LK101", "--evidence", "linear_leak.trace", cwd=project)
     assert "evidence: confirmed: linear growth" in r.stdout
-    r = run("check", "linear_leak.py", "--evidence", "linear_leak.trace", "--ignore", "runtime-growth",
+    r = run("check", "linear_leak.py", "--extend-select", "LK101", "--evidence", "linear_leak.trace", "--ignore", "runtime-growth",
             "--format", "json", cwd=project)
     finding = json.loads(r.stdout)["findings"][0]
     assert finding["evidence"]["verdict"] == "confirmed"
@@ -112,7 +112,7 @@ def test_example_service_confirmed_and_fixed_version_refuted(tmp_path: Path) -> 
         r = run("trace", "record", "--interval", "0.02", "-o", str(tmp_path / f"{name}.trace"), "--",
                 sys.executable, "run.py", name, cwd=example)
         assert r.returncode == 0, r.stderr
-    r = run("check", ".", "--evidence", str(tmp_path / "service.trace"), "--evidence",
+    r = run("check", ".", "--extend-select", "unbounded-module-cache", "--evidence", str(tmp_path / "service.trace"), "--evidence",
             str(tmp_path / "service_fixed.trace"), "--format", "json", cwd=example)
     verdicts = {f["path"]: (f["code"], f["evidence"]["verdict"]) for f in json.loads(r.stdout)["findings"]}
     assert verdicts == {"service.py": ("LK101", "confirmed"), "service_fixed.py": ("LK101", "refuted")}

@@ -17,7 +17,7 @@ LEAKY_C = "#include <stdlib.h>\nint f(int n) {\n    char *p = malloc(n);\n    if
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leakspot", "lsp"]))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nignore = ["lru-cache-on-method"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nextend-select = ["unbounded-module-cache"]\nignore = ["lru-cache-on-method"]\n')
     params = types.InitializeParams(
         capabilities=types.ClientCapabilities(),
         root_uri=tmp_path.as_uri(),

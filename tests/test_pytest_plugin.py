@@ -70,7 +70,7 @@ def test_plugin_loops_traces_and_names_the_leaking_test(tmp_path: Path) -> None:
     assert site["line"] == 5 and site["function"] == "remember"
     assert 9_000 < site["rate_bytes_per_s"] < 11_000  # bytes per iteration: the trace counts iterations
     assert json.loads(a.stdout)["time_unit"] == "iteration"
-    c = run("check", "service.py", "--evidence", "traces/test_service.py_test_leaks.trace", "--format", "json",
+    c = run("check", "service.py", "--extend-select", "LK101", "--evidence", "traces/test_service.py_test_leaks.trace", "--format", "json",
             cwd=tmp_path)
     findings = json.loads(c.stdout)["findings"]
     assert findings and findings[0]["code"] == "LK101" and findings[0]["evidence"]["verdict"] == "confirmed"

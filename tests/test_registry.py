@@ -54,8 +54,15 @@ def test_c_families_name_existing_rules() -> None:
 
 
 def test_select_and_ignore() -> None:
-    assert select_rules(["LK1"], None) == {"LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK108"}
-    assert select_rules(None, ["open-without-close", "LK2", "LK9"]) == {"LK101", "LK102", "LK104", "LK105", "LK106", "LK107", "LK108"}
+    # LK101 is off by default: a prefix leaves it out, its code or slug brings it in
+    assert select_rules(["LK1"], None) == {"LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK108"}
+    assert select_rules(None, ["open-without-close", "LK2", "LK9"]) == {"LK102", "LK104", "LK105", "LK106", "LK107", "LK108"}
+    assert select_rules(["LK1", "LK101"], None) == select_rules(["LK1"], None) | {"LK101"}
+    assert select_rules(["unbounded-module-cache"], None) == {"LK101"}
+    assert select_rules(["lk101"], None) == {"LK101"}
+    assert select_rules(None, None, ["LK101"]) == select_rules(None, None) | {"LK101"}
+    assert select_rules(["LK2"], ["LK101"], ["LK101"]) == select_rules(["LK2"], None)  # ignore wins
+    assert "LK101" not in select_rules(None, None)
     try:
         select_rules(["nonsense"], None)
     except ValueError as exc:

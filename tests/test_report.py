@@ -29,7 +29,7 @@ def report(tmp_path_factory) -> Path:
     r = run("trace", "record", "--interval", "0.02", "--frames", "1", "-o", "service.trace", "--", sys.executable,
             "service.py", cwd=tmp)
     assert r.returncode == 0, r.stderr
-    r = run("check", "service.py", "--evidence", "service.trace", "--format", "sarif", "-o", "findings.sarif", cwd=tmp)
+    r = run("check", "service.py", "--extend-select", "LK101", "--evidence", "service.trace", "--format", "sarif", "-o", "findings.sarif", cwd=tmp)
     assert r.returncode == 1, r.stderr
     r = run("trace", "report", "service.trace", "--findings", "findings.sarif", "--budget", "64MiB", "-o",
             "report.html", cwd=tmp)

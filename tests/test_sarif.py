@@ -46,6 +46,29 @@ def test_fixtures_sarif_shape(tmp_path: Path) -> None:
     assert all(r["relatedLocations"] for r in c_results)
 
 
+def test_rule_off_by_default_is_marked_and_a_run_that_selects_it_says_so(tmp_path: Path) -> None:
+    fixture = ROOT / "fixtures" / "python" / "unbounded-module-cache.py"
+    default = sarif_for([str(fixture)], ROOT, tmp_path / "a.sarif")["runs"][0]
+    by_id = {r["id"]: r for r in default["tool"]["driver"]["rules"]}
+    assert by_id["LK101"]["defaultConfiguration"] == {"enabled": False, "level": "warning"}
+    assert "enabled" not in by_id["LK102"]["defaultConfiguration"]
+    assert "ruleConfigurationOverrides" not in default["invocations"][0]
+    assert not [r for r in default["results"] if r["ruleId"] == "LK101"]
+    log = sarif_for([str(fixture), "--extend-select", "LK101"], ROOT, tmp_path / "b.sarif")
+    chosen = log["runs"][0]
+    index = [r["id"] for r in chosen["tool"]["driver"]["rules"]].index("LK101")
+    assert chosen["invocations"][0]["ruleConfigurationOverrides"] == [
+        {"descriptor": {"id": "LK101", "index": index}, "configuration": {"enabled": True}}]
+    assert [r for r in chosen["results"] if r["ruleId"] == "LK101"]
+    if SCHEMA.exists():
+        jsonschema = pytest.importorskip("jsonschema")
+        jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    if VALIDATOR.exists() and shutil.which("npm"):
+        env = dict(os.environ, PYTHON=sys.executable)
+        r = subprocess.run([str(VALIDATOR), str(tmp_path / "b.sarif")], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_notifications_in_sarif(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def f(:\n")
     (tmp_path / "ok.py").write_text("def f(p):\n    return open(p).read()\n")

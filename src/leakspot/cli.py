@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
     c.add_argument("--select", action="append", metavar="RULES",
                    help="only these rules: codes, code prefixes (LK1) or slugs, comma-separated")
+    c.add_argument("--extend-select", action="append", metavar="RULES",
+                   help="add these rules to the selection (e.g. a rule that is off by default)")
     c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")
     c.add_argument("--exclude", action="append", metavar="GLOB",
                    help="gitignore-style pattern of paths to skip (repeatable)")
@@ -138,7 +140,8 @@ def _rules() -> int:
     rules = load_rules()
     width = max(len(r.slug) for r in rules)
     for r in rules:
-        print(f"{r.code}  {r.slug:<{width}}  {','.join(r.languages):<8}  {r.severity:<7}  {r.summary}")
+        off = "" if r.default_enabled else " (off by default: select it by code or slug)"
+        print(f"{r.code}  {r.slug:<{width}}  {','.join(r.languages):<8}  {r.severity:<7}  {r.summary}{off}")
     return EXIT_CLEAN
 
 
@@ -156,7 +159,6 @@ def _explain(key: str) -> int:
 
 def _check(args) -> int:
     from leakspot import engine
-    from leakspot.registry import select_rules
     from leakspot.report import get_reporter
     from leakspot.report.text import notifications
 
@@ -168,11 +170,9 @@ def _check(args) -> int:
     except ConfigError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    # the command line's --select replaces the configuration's; --ignore adds to it
-    select = _split(args.select) or (list(settings.select) if settings.select is not None else None)
-    ignore = (list(settings.ignore or ()) + (_split(args.ignore) or [])) or None
+    # the command line's --select replaces the configuration's; --extend-select, --ignore add to it
     try:
-        codes = select_rules(select, ignore)
+        codes = settings.enabled_codes(_split(args.select), _split(args.extend_select), _split(args.ignore))
     except ValueError as exc:
         print(f"leakspot: {exc}", file=sys.stderr)
         return EXIT_ERROR

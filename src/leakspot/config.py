@@ -4,7 +4,10 @@ The nearest ``leakspot.toml`` (top-level keys) or ``pyproject.toml`` with a ``[t
 table, searching from the run's root upwards, is used; command-line options override it::
 
     [tool.leakspot]
-    select = ["LK1", "LK2"]                 # codes, code prefixes or slugs
+    select = ["LK1", "LK2"]                 # codes, code prefixes or slugs (default: the
+                                            # rules on by default; a prefix adds no rule that
+                                            # is off by default, its exact code or slug does)
+    extend-select = ["unbounded-module-cache"]   # added to the selection
     ignore = ["lru-cache-on-method"]
     exclude = ["generated/"]                # gitignore-style, relative to the config file
                                             # (also for files named on the command line)
@@ -33,14 +36,14 @@ from pathlib import Path
 
 import pathspec
 
-from leakspot.registry import find_rule, select_rules
+from leakspot.registry import find_rule, match_rules, select_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_KEYS = {"select", "ignore", "exclude", "fail-on", "per-file-ignores", "rules", "c"}
+TOP_KEYS = {"select", "extend-select", "ignore", "exclude", "fail-on", "per-file-ignores", "rules", "c"}
 RULE_OPTIONS = {
     "open-without-close": {"extra-openers"},
     "resource-without-release": {"extra-acquirers"},
@@ -60,7 +63,7 @@ class Settings:
 
     Attributes:
         path: the file they were read from, or None for the defaults.
-        select, ignore: rule selectors (codes, prefixes, slugs), or None.
+        select, extend_select, ignore: rule selectors (codes, prefixes, slugs), or None.
         exclude: gitignore-style patterns relative to ``base``.
         fail_on: the lowest severity that fails the run.
         per_file_ignores: (glob pattern, codes) pairs, patterns relative to ``base``.
@@ -71,6 +74,7 @@ class Settings:
 
     path: Path | None = None
     select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     fail_on: str = "note"
@@ -83,6 +87,18 @@ class Settings:
     #: are analysed one by one; None when no such pass ran (one file alone: its own facts are
     #: found then)
     c_project: object | None = field(default=None, hash=False, compare=False)
+
+    def enabled_codes(self, select: list[str] | None = None, extend: list[str] | None = None,
+                      ignore: list[str] | None = None) -> set[str]:
+        """Codes a run checks: the command line's ``select`` replaces the configuration's, its
+        ``extend`` and ``ignore`` add to the configuration's (see :func:`select_rules`).
+
+        Raises:
+            ValueError: for an item that names no rule.
+        """
+        chosen = select or (list(self.select) if self.select is not None else None)
+        return select_rules(chosen, list(self.ignore or ()) + list(ignore or ()) or None,
+                            list(self.extend_select or ()) + list(extend or ()) or None)
 
     def option(self, slug: str, name: str, default=()):
         """A per-rule option's value (``default`` when unset)."""
@@ -160,6 +176,8 @@ def load_settings(path: Path | None) -> Settings:
         return items
 
     select = rules(str_list(table["select"], "select"), "select") if "select" in table else None
+    extend = (rules(str_list(table["extend-select"], "extend-select"), "extend-select")
+              if "extend-select" in table else None)
     ignore = rules(str_list(table["ignore"], "ignore"), "ignore") if "ignore" in table else None
     exclude = str_list(table.get("exclude", []), "exclude")
     fail_on = table.get("fail-on", "note")
@@ -170,7 +188,7 @@ def load_settings(path: Path | None) -> Settings:
         fail("`per-file-ignores` must be a table of glob = [rules]")
     per_file = []
     for pattern, items in pfi.items():
-        codes = select_rules(list(rules(str_list(items, f"per-file-ignores.{pattern}"), pattern)), None)
+        codes = set().union(*(match_rules(i) for i in rules(str_list(items, f"per-file-ignores.{pattern}"), pattern)))
         per_file.append((pattern, frozenset(codes)))
     options: dict[str, dict] = {}
     for slug, opts in table.get("rules", {}).items():
@@ -190,7 +208,7 @@ def load_settings(path: Path | None) -> Settings:
     if not isinstance(allocators, dict) or not all(isinstance(v, str) for v in allocators.values()):
         fail("`c.allocators` must map allocator names to deallocator names")
     return Settings(
-        path=path, select=select, ignore=ignore, exclude=exclude, fail_on=fail_on,
+        path=path, select=select, extend_select=extend, ignore=ignore, exclude=exclude, fail_on=fail_on,
         per_file_ignores=tuple(per_file), rule_options=options,
         allocators=tuple(sorted(allocators.items())), base=path.parent,
     )

@@ -21,7 +21,7 @@ def rules_table() -> str:
     for r in load_rules():
         cwe = ", ".join(f"CWE-{c}" for c in r.cwe)
         rows.append(f"| {r.code} | [`{r.slug}`](rules/{r.folder}/{r.slug}.md) | {', '.join(r.languages)} "
-                    f"| {r.severity} | {cwe} | {r.summary} |")
+                    f"| {r.severity} | {cwe} | {r.summary}{'' if r.default_enabled else ' (off by default)'} |")
     return "\n".join(rows)
 
 

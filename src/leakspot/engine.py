@@ -66,6 +66,7 @@ class RunResult:
         stale_baseline: baseline entries that matched no finding.
         shrunk: per file, the names of other modules' containers it shrinks (cross-file facts).
         calls: per Python file, the names it calls inside functions and at import time.
+        codes: the rule codes the run checked.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -78,6 +79,7 @@ class RunResult:
     stale_baseline: int = 0
     shrunk: dict[str, frozenset[str]] = field(default_factory=dict)
     calls: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    codes: frozenset[str] = frozenset()
 
 
 def analyze_source(
@@ -405,7 +407,7 @@ def run(
     root = root or Path.cwd()
     anchored = [(settings.base, list(settings.exclude))] if settings.exclude else None
     files, missing = discover(paths, root, exclude, anchored)
-    result = RunResult(root=root)
+    result = RunResult(root=root, codes=frozenset(codes))
     for m in missing:
         result.notifications.append(Notification(m, "no such file or directory", kind="read-error"))
     frozen = frozenset(codes)

@@ -58,6 +58,11 @@ class Rule:
         document: the whole document text.
         path: where the document was read from.
         examples: its Bad and Good code blocks.
+        default_enabled: whether a run with no ``select`` checks it. A rule whose measured
+            precision on real code is below the project's bar (``docs/precision.md``) is off by
+            default (front matter ``enabled-by-default = false``) and runs only when a selection
+            names it by code or slug, as CodeQL leaves low-precision queries out of its default
+            suites and ruff leaves preview rules out of prefix selections.
     """
 
     code: str
@@ -74,6 +79,7 @@ class Rule:
     document: str
     path: Path
     examples: tuple[Example, ...] = field(default=())
+    default_enabled: bool = True
 
     @property
     def help_uri(self) -> str:
@@ -123,6 +129,8 @@ def parse_rule_document(path: Path) -> Rule:
         raise RuleDocumentError(f"{path}: front matter lacks {', '.join(missing)}")
     if meta["severity"] not in SEVERITIES or meta["confidence"] not in CONFIDENCES:
         raise RuleDocumentError(f"{path}: bad severity or confidence")
+    if not isinstance(meta.get("enabled-by-default", True), bool):
+        raise RuleDocumentError(f"{path}: enabled-by-default must be true or false")
     if not re.fullmatch(r"LK\d{3}", meta["code"]):
         raise RuleDocumentError(f"{path}: code must be LK plus three digits")
     sections = _sections(text.split("+++", 2)[2])
@@ -153,6 +161,7 @@ def parse_rule_document(path: Path) -> Rule:
         document=text,
         path=path,
         examples=tuple(examples),
+        default_enabled=meta.get("enabled-by-default", True),
     )
 
 
@@ -198,21 +207,43 @@ def find_rule(key: str) -> Rule | None:
     return table.get(key) or table.get(key.upper())
 
 
-def select_rules(select: list[str] | None, ignore: list[str] | None) -> set[str]:
-    """Codes enabled by ``--select``/``--ignore`` items (codes, code prefixes such as ``LK1``, or slugs).
+def match_rules(item: str) -> set[str]:
+    """Codes of every rule that ``item`` names: a code (any case), a code prefix such as ``LK1``, or a slug.
 
     Raises:
         ValueError: for an item that names no rule.
     """
-    rules = load_rules()
+    hit = {r.code for r in load_rules() if r.slug == item or r.code.startswith(item.upper())}
+    if not hit:
+        raise ValueError(f"unknown rule or prefix: {item!r} (see `leakspot rules`)")
+    return hit
 
-    def match(item: str) -> set[str]:
-        hit = {r.code for r in rules if r.slug == item or r.code.startswith(item.upper())}
-        if not hit:
-            raise ValueError(f"unknown rule or prefix: {item!r} (see `leakspot rules`)")
-        return hit
 
-    enabled = set().union(*(match(i) for i in select)) if select else {r.code for r in rules}
+def select_rules(select: list[str] | None, ignore: list[str] | None,
+                 extend: list[str] | None = None) -> set[str]:
+    """Codes enabled by ``select``, ``ignore`` and ``extend`` (``extend-select``) items.
+
+    Items are codes, code prefixes (``LK1``) or slugs. With no ``select``, the rules enabled by
+    default; a prefix enables only the default rules it covers, while an item that is a rule's
+    exact code or slug enables that rule even when it is off by default (ruff's
+    ``explicit-preview-rules``). ``extend`` adds to the selection, ``ignore`` then removes any
+    rule it names.
+
+    Raises:
+        ValueError: for an item that names no rule.
+    """
+    rules = {r.code: r for r in load_rules()}
+
+    def chosen(item: str) -> set[str]:
+        hit = match_rules(item)
+        if len(hit) == 1 and (item.upper() in hit or rules[next(iter(hit))].slug == item):
+            return hit
+        return {c for c in hit if rules[c].default_enabled}
+
+    enabled = set().union(*(chosen(i) for i in select)) if select else {
+        c for c, r in rules.items() if r.default_enabled}
+    for item in extend or ():
+        enabled |= chosen(item)
     for item in ignore or ():
-        enabled -= match(item)
+        enabled -= match_rules(item)
     return enabled

@@ -77,7 +77,7 @@ class LeakspotServer(LanguageServer):
     def codes(self, display: str) -> frozenset[str]:
         s = self.settings
         try:
-            codes = select_rules(list(s.select) if s.select is not None else None, list(s.ignore or ()) or None)
+            codes = s.enabled_codes()
         except ValueError:
             codes = select_rules(None, None)
         return frozenset(codes) - s.ignored_for(display, self.root)

@@ -44,7 +44,10 @@ def rule_descriptor(rule: Rule) -> dict:
         "fullDescription": {"text": first_paragraph},
         "help": {"text": rule.why, "markdown": rule.body},
         "helpUri": rule.help_uri,
-        "defaultConfiguration": {"level": rule.severity},
+        # §3.50.2: a rule that is off by default says so; a run that selected it says so in
+        # its invocation's ruleConfigurationOverrides (§3.20.5)
+        "defaultConfiguration": {"level": rule.severity} if rule.default_enabled
+        else {"enabled": False, "level": rule.severity},
         "properties": props,
     }
 
@@ -127,6 +130,8 @@ def to_sarif(result: RunResult, category: str = "leakspot", report_suppressed: b
             }]
         results.append(res)
     root = Path(result.root).resolve().as_uri().rstrip("/") + "/"
+    overrides = [{"descriptor": {"id": r.code, "index": index[r.code]}, "configuration": {"enabled": True}}
+                 for r in rules if not r.default_enabled and r.code in result.codes]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -141,6 +146,7 @@ def to_sarif(result: RunResult, category: str = "leakspot", report_suppressed: b
             "automationDetails": {"id": category.rstrip("/") + "/"},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": root}},
             "invocations": [{
+                **({"ruleConfigurationOverrides": overrides} if overrides else {}),
                 "executionSuccessful": not any(n.kind == "internal-error" for n in result.notifications),
                 "toolExecutionNotifications": [_notification(n) for n in result.notifications],
             }],
