@@ -5,7 +5,7 @@ Usage: ``python scripts/sample_findings.py [--per-rule 20] [--seed 2026] PATH ..
 made one project at a time (each finding shown as ``<report name>/<path>``, its source read
 from the directory of that name beside the report).
 
-Runs ``leakspot check`` (all rules, JSON) on the paths, groups findings by rule, draws up to
+Runs ``leakspot check`` (all rules, those off by default too; JSON) on the paths, groups findings by rule, draws up to
 ``--per-rule`` of each with a fixed seed (all of them when there are fewer), and prints each with
 its message, path and the source lines around it, ready to be judged true or false positive in
 ``docs/precision.md``.
@@ -41,6 +41,7 @@ def main() -> int:
     else:
         root = Path(args.paths[0]).resolve().parent if len(args.paths) > 1 else Path(args.paths[0]).resolve()
         out = subprocess.run([sys.executable, "-m", "leakspot", "check", "--exit-zero", "--format", "json",
+                              "--extend-select", "LK101",  # all rules, those off by default too
                               "--root", str(root), *args.paths], capture_output=True, text=True)
         for f in json.loads(out.stdout)["findings"]:
             by_rule[f["slug"]].append(f)
