@@ -218,3 +218,14 @@ def test_c_file_finds_its_headers_in_another_folder_of_the_project(tmp_path: Pat
     (tmp_path / "leakspot.toml").write_text('exclude = ["lib/"]\n')
     r = run("check", "main.c", cwd=tmp_path / "src" / "net")
     assert r.returncode == 1 and "main.c:11:14: LK203 [fd-without-close]" in r.stdout, r.stdout + r.stderr
+
+
+def test_python_path_ends_on_the_statement_the_function_ends_on(tmp_path: Path) -> None:
+    # modelled on logging.handlers.SMTPHandler.emit(): an exception after the connection is
+    # made goes to the handler, and the function ends there with the connection open
+    (tmp_path / "mail.py").write_text(
+        "import smtplib\n\n\ndef emit(host, msg, report):\n    try:\n        smtp = smtplib.SMTP(host)\n"
+        "        smtp.send_message(msg)\n        smtp.quit()\n    except Exception:\n        report(msg)\n")
+    r = run("check", "mail.py", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "path: line 6 -> line 10 (`smtp` is still open when `emit` ends here)" in r.stdout, r.stdout

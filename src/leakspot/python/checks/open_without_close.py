@@ -76,6 +76,20 @@ LEFT_ON_PURPOSE = re.compile(r"(?i)\b(not|never) (be )?(deleted|removed|cleaned)
 BORROWER_METHODS = frozenset({"read_file", "readfp"})
 
 
+def _final_statement(stmt: ast.stmt) -> ast.stmt:
+    """The last simple statement in source order inside ``stmt`` (``stmt`` itself when simple):
+    the bodies of ``if``/``try``/``with``/loops/``match`` are entered, nested definitions are not."""
+    while not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        inner = [s for name in ("body", "orelse", "finalbody") for s in getattr(stmt, name, ()) or ()]
+        inner += [s for h in getattr(stmt, "handlers", ()) for s in h.body]
+        inner += [s for c in getattr(stmt, "cases", ()) for s in c.body]
+        inner = [s for s in inner if isinstance(s, ast.stmt)]
+        if not inner:
+            break
+        stmt = max(inner, key=lambda s: (s.lineno, s.col_offset))
+    return stmt
+
+
 @dataclass(frozen=True)
 class Resource:
     """What an acquiring call returns: its noun, the methods that release it, and whether
@@ -268,7 +282,9 @@ class ResourceCheck(PythonCheck):
         leak = leaks[0]
         held, acquired = resource.held, resource.acquired
         if leak.node is None:
-            last = fn.body[-1]
+            # the statement the function ends on, not the compound one that holds it (a path
+            # "line 5 -> line 3" that steps back to a `try:` explains nothing)
+            last = _final_statement(fn.body[-1])
             where = self.location(last, f"`{var}` is {held} when `{fn.name}` ends here")
             detail = f"`{var}` is {held} when `{fn.name}()` ends (line {where.region.end_line})"
         elif leak.kind == "return":
