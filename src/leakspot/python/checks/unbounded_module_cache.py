@@ -490,8 +490,20 @@ class UnboundedModuleCache(PythonCheck):
         """Does this module-level function run only once: deleted after use, or called only
         from module-level code or from other run-once functions (``main``)? Only private
         functions qualify, unless the module is a script (``setup.py``, or a top-level
-        ``if __name__ == "__main__":``), which nothing imports."""
-        if self.module.parent(fn) is not self.module.tree or fn.name in seen:
+        ``if __name__ == "__main__":``), which nothing imports; in a script, a method of a
+        module-level class qualifies too when it is called by name (``Checker.check()``,
+        ``cls.check()`` in the class) only from run-once code."""
+        parent = self.module.parent(fn)
+        if (self._script and isinstance(parent, ast.ClassDef) and self.module.parent(parent) is self.module.tree
+                and f"{parent.name}.{fn.name}" not in seen):
+            calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Attribute)
+                     and c.func.attr == fn.name and isinstance(c.func.value, ast.Name) and (
+                         c.func.value.id == parent.name or c.func.value.id in ("self", "cls")
+                         and self._in_class(c, parent))]
+            return bool(calls) and all(
+                (caller := self.module.enclosing_function(c)) is None
+                or self._only_called_at_import(caller, seen | {f"{parent.name}.{fn.name}"}) for c in calls)
+        if parent is not self.module.tree or fn.name in seen:
             return False
         if fn.name in self._deleted:
             return True
@@ -505,6 +517,13 @@ class UnboundedModuleCache(PythonCheck):
             if caller is not None and not self._only_called_at_import(caller, seen | {fn.name}):
                 return False
         return True
+
+    def _in_class(self, node: ast.AST, cls: ast.ClassDef) -> bool:
+        """Is ``node`` inside the class statement ``cls``?"""
+        p = self.module.parent(node)
+        while p is not None and p is not cls:
+            p = self.module.parent(p)
+        return p is cls
 
     def _registry_or_bounded_keys(self, ref: ast.expr, fn, registry: bool = True) -> bool:
         """Does this growth store a caller's argument (a registry, when ``registry``), or use a
@@ -1098,12 +1117,18 @@ def is_documentation_module(path: str) -> bool:
     return any(d in DOCUMENTATION_DIRS for d in path.split("/")[:-1])
 
 
+#: Directory names of test code: ``tests``, ``test``, ``testing``, and ``*_test(s)`` or
+#: ``test(s)_*`` (``mycli_test/``, ``integration_tests/``, ``test_utils/``), pytest's
+#: ``test_*``/``*_test`` file patterns applied to directories; not ``contest/`` or ``latest/``.
+TEST_DIR = re.compile(r"(?:tests?|testing|.+_tests?|tests?_.+)", re.I)
+
+
 def is_test_module(path: str) -> bool:
-    """Is ``path`` (``/``-separated) test code: under a ``tests``/``test`` directory, or named
-    ``test_*.py``, ``*_test.py`` or ``conftest.py``?"""
+    """Is ``path`` (``/``-separated) test code: under a test directory (:data:`TEST_DIR`), or
+    named ``test_*.py``, ``*_test.py`` or ``conftest.py``?"""
     parts = path.split("/")
     name = parts[-1]
-    return (any(d in ("tests", "test") for d in parts[:-1]) or name.startswith("test_")
+    return (any(TEST_DIR.fullmatch(d) for d in parts[:-1]) or name.startswith("test_")
             or name.endswith("_test.py") or name == "conftest.py")
 
 
@@ -1161,7 +1186,8 @@ def shrunk_names(mod) -> frozenset[str]:
 
 def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     """The names this module calls (``f(...)``: ``f``; ``x.f(...)``: ``f``; a class: its name),
-    as ``(inside functions, at import time)``: a call at module level, in a class body or in a
+    as ``(inside functions, at import time)``, a decorator written without a call (``@memoize``)
+    counting as a call of it: a call at module level, in a class body or in a
     decorator runs when the module is imported (unless a loop there repeats it), and so does
     one outside loops in a function
     named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``), or nested in
@@ -1174,8 +1200,11 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     if is_test_module(mod.path):
         return frozenset(), frozenset()
     setup: dict[int, bool] = {}
-    for call in mod.nodes(ast.Call):
-        f = call.func
+    # a decorator written without a call (`@memoize`) is called where its `def` runs, as the
+    # callee of a call is: a class used so makes one instance per decorated function
+    decorators = [(d, d) for node in mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+                  for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
+    for call, f in [(c, c.func) for c in mod.nodes(ast.Call)] + decorators:
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         if name is None:
             continue
