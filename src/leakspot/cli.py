@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     c.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
     c.add_argument("--select", action="append", metavar="RULES",
-                   help="only these rules: codes, code prefixes (LK1) or slugs, comma-separated")
+                   help="only these rules: codes, code prefixes (LK1) or slugs, comma-separated; a prefix "
+                        "leaves out the rules that are off by default, a code or slug does not")
     c.add_argument("--extend-select", action="append", metavar="RULES",
                    help="add these rules to the selection (e.g. a rule that is off by default)")
     c.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rules")

@@ -487,8 +487,8 @@ class UnboundedModuleCache(PythonCheck):
         return True
 
     def _only_called_at_import(self, fn, seen: frozenset = frozenset()) -> bool:
-        """Does this module-level function run only once: deleted after use, or called only
-        from module-level code or from other run-once functions (``main``)? Only private
+        """Does this module-level function (or a script's method) run only once: deleted after
+        use, or called only from module-level code or from other run-once functions (``main``)? Only private
         functions qualify, unless the module is a script (``setup.py``, or a top-level
         ``if __name__ == "__main__":``), which nothing imports; in a script, a method of a
         module-level class qualifies too when it is called by name (``Checker.check()``,
@@ -496,10 +496,12 @@ class UnboundedModuleCache(PythonCheck):
         parent = self.module.parent(fn)
         if (self._script and isinstance(parent, ast.ClassDef) and self.module.parent(parent) is self.module.tree
                 and f"{parent.name}.{fn.name}" not in seen):
-            calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Attribute)
+            mod = self.module
+            calls = [c for c in mod.nodes(ast.Call) if isinstance(c.func, ast.Attribute)
                      and c.func.attr == fn.name and isinstance(c.func.value, ast.Name) and (
                          c.func.value.id == parent.name or c.func.value.id in ("self", "cls")
-                         and self._in_class(c, parent))]
+                         and (caller := mod.enclosing_function(c)) is not None
+                         and _enclosing_class(mod, caller) is parent)]
             return bool(calls) and all(
                 (caller := self.module.enclosing_function(c)) is None
                 or self._only_called_at_import(caller, seen | {f"{parent.name}.{fn.name}"}) for c in calls)
@@ -517,13 +519,6 @@ class UnboundedModuleCache(PythonCheck):
             if caller is not None and not self._only_called_at_import(caller, seen | {fn.name}):
                 return False
         return True
-
-    def _in_class(self, node: ast.AST, cls: ast.ClassDef) -> bool:
-        """Is ``node`` inside the class statement ``cls``?"""
-        p = self.module.parent(node)
-        while p is not None and p is not cls:
-            p = self.module.parent(p)
-        return p is cls
 
     def _registry_or_bounded_keys(self, ref: ast.expr, fn, registry: bool = True) -> bool:
         """Does this growth store a caller's argument (a registry, when ``registry``), or use a
