@@ -31,6 +31,19 @@ def test_baseline_survives_inserted_lines_and_reports_new_findings(tmp_path: Pat
     (tmp_path / "m.py").write_text(ANOTHER)
     r = run("check", ".", "--baseline", "baseline.json", cwd=tmp_path)
     assert "1 baseline entry no longer match" in r.stdout
+    # a run that leaves the rule out cannot tell: its entries are not stale
+    r = run("check", ".", "--baseline", "baseline.json", "--select", "LK2", "--format", "json", cwd=tmp_path)
+    assert json.loads(r.stdout)["summary"]["stale_baseline"] == 0
+
+
+def test_entries_of_a_rule_off_by_default_are_kept_and_not_stale(tmp_path: Path) -> None:
+    (tmp_path / "cache.py").write_text("_seen = {}\n\n\ndef remember(obj):\n    _seen[id(obj)] = obj\n")
+    run("check", ".", "--extend-select", "LK101", "--write-baseline", "b.json", cwd=tmp_path)
+    assert [e["code"] for e in json.loads((tmp_path / "b.json").read_text())["findings"]] == ["LK101"]
+    r = run("check", ".", "--baseline", "b.json", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["stale_baseline"] == 0
+    r = run("check", ".", "--baseline", "b.json", "--extend-select", "LK101", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["baselined"] == 1
 
 
 def test_baselined_findings_are_external_suppressions_in_sarif(tmp_path: Path) -> None:
