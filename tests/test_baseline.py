@@ -34,6 +34,10 @@ def test_baseline_survives_inserted_lines_and_reports_new_findings(tmp_path: Pat
     # a run that leaves the rule out cannot tell: its entries are not stale
     r = run("check", ".", "--baseline", "baseline.json", "--select", "LK2", "--format", "json", cwd=tmp_path)
     assert json.loads(r.stdout)["summary"]["stale_baseline"] == 0
+    # nor can a run over other files (a hook given the staged ones)
+    (tmp_path / "other.py").write_text("x = 1\n")
+    r = run("check", "other.py", "--baseline", "baseline.json", "--format", "json", cwd=tmp_path)
+    assert json.loads(r.stdout)["summary"]["stale_baseline"] == 0
 
 
 def test_entries_of_a_rule_off_by_default_are_kept_and_not_stale(tmp_path: Path) -> None:

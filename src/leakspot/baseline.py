@@ -54,8 +54,9 @@ def load_baseline(path: Path) -> dict[str, dict]:
 def apply_baseline(result: RunResult, entries: dict[str, dict]) -> None:
     """Move findings that are in the baseline to ``result.suppressed`` (kind ``external``) and
     count the baseline entries that matched nothing in ``result.stale_baseline``: only entries
-    of rules the run checked, since a run that leaves a rule out (``--select LK2``, a rule off
-    by default) cannot tell whether that rule's findings are still there."""
+    of rules the run checked, in files it analysed, since a run that leaves a rule or a file
+    out (``--select LK2``, a rule off by default, a pre-commit run over the staged files)
+    cannot tell whether those findings are still there."""
     kept, matched = [], set()
     for f in result.findings:
         if f.fingerprint in entries:
@@ -69,4 +70,5 @@ def apply_baseline(result: RunResult, entries: dict[str, dict]) -> None:
     result.suppressed.sort(key=lambda f: f.sort_key())
     result.baselined = len(matched)
     result.stale_baseline = sum(1 for fp, e in entries.items()
-                                if fp not in matched and e.get("code") in result.codes)
+                                if fp not in matched and e.get("code") in result.codes
+                                and e.get("path") in result.paths)

@@ -67,6 +67,7 @@ class RunResult:
         shrunk: per file, the names of other modules' containers it shrinks (cross-file facts).
         calls: per Python file, the names it calls inside functions and at import time.
         codes: the rule codes the run checked.
+        paths: the display paths (relative to ``root``) of the files the run analysed.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -80,6 +81,7 @@ class RunResult:
     shrunk: dict[str, frozenset[str]] = field(default_factory=dict)
     calls: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     codes: frozenset[str] = frozenset()
+    paths: frozenset[str] = frozenset()
 
 
 def analyze_source(
@@ -433,6 +435,7 @@ def run(
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
     result.findings = drop_grown_at_import(result.findings, result.calls)
     result.files = len(files)
+    result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))
     result.suppressed.sort(key=Finding.sort_key)
