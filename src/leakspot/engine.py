@@ -59,7 +59,6 @@ class RunResult:
         findings: sorted findings with fingerprints.
         notifications: problems met (unreadable/unparseable files), sorted by path.
         suppressed: findings silenced in source, sorted, with fingerprints.
-        files: number of files analysed (including those that failed).
         lines: total source lines read.
         root: the directory paths are relative to.
         baselined: findings matched by the ``--baseline`` file (moved to ``suppressed``).
@@ -67,13 +66,13 @@ class RunResult:
         shrunk: per file, the names of other modules' containers it shrinks (cross-file facts).
         calls: per Python file, the names it calls inside functions and at import time.
         codes: the rule codes the run checked.
-        paths: the display paths (relative to ``root``) of the files the run analysed.
+        paths: the display paths (relative to ``root``) of the files the run analysed,
+            those that failed included; ``files`` is their number.
     """
 
     findings: list[Finding] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
-    files: int = 0
     lines: int = 0
     root: Path = Path(".")
     baselined: int = 0
@@ -82,6 +81,11 @@ class RunResult:
     calls: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     codes: frozenset[str] = frozenset()
     paths: frozenset[str] = frozenset()
+
+    @property
+    def files(self) -> int:
+        """Number of files analysed (including those that failed)."""
+        return len(self.paths)
 
 
 def analyze_source(
@@ -434,7 +438,6 @@ def run(
     result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
     result.findings = drop_grown_at_import(result.findings, result.calls)
-    result.files = len(files)
     result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))

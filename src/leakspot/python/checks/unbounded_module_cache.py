@@ -99,6 +99,7 @@ class UnboundedModuleCache(PythonCheck):
         if is_documentation_module(self.module.path):
             return  # an example's in-memory store stands in for a database, on purpose
         self._calls = _module_function_calls(self.module)
+        self._attribute_calls: dict[str, list[ast.Call]] | None = None  # `x.name(...)` by name, on demand
         self._mutable_defaults()
         tree = self.module.tree
         containers: dict[tuple[str, str], Container] = {}
@@ -497,8 +498,9 @@ class UnboundedModuleCache(PythonCheck):
         if (self._script and isinstance(parent, ast.ClassDef) and self.module.parent(parent) is self.module.tree
                 and f"{parent.name}.{fn.name}" not in seen):
             mod = self.module
-            calls = [c for c in mod.nodes(ast.Call) if isinstance(c.func, ast.Attribute)
-                     and c.func.attr == fn.name and isinstance(c.func.value, ast.Name) and (
+            if self._attribute_calls is None:
+                self._attribute_calls = _module_function_calls(mod, attribute=True)
+            calls = [c for c in self._attribute_calls.get(fn.name, ()) if isinstance(c.func.value, ast.Name) and (
                          c.func.value.id == parent.name or c.func.value.id in ("self", "cls")
                          and (caller := mod.enclosing_function(c)) is not None
                          and _enclosing_class(mod, caller) is parent)]
@@ -982,12 +984,16 @@ def _argument(call: ast.Call, name: str, position: int | None) -> ast.expr | Non
     return None
 
 
-def _module_function_calls(mod) -> dict[str, list[ast.Call]]:
-    """Calls by plain name (``f(...)``) anywhere in the module, indexed by that name."""
+def _module_function_calls(mod, attribute: bool = False) -> dict[str, list[ast.Call]]:
+    """Calls by plain name (``f(...)``) anywhere in the module, indexed by that name; with
+    ``attribute``, calls of an attribute (``x.f(...)``), indexed by the attribute's name."""
     out: dict[str, list[ast.Call]] = {}
     for node in mod.nodes(ast.Call):
-        if isinstance(node.func, ast.Name):
-            out.setdefault(node.func.id, []).append(node)
+        f = node.func
+        if not attribute and isinstance(f, ast.Name):
+            out.setdefault(f.id, []).append(node)
+        elif attribute and isinstance(f, ast.Attribute):
+            out.setdefault(f.attr, []).append(node)
     return out
 
 
