@@ -57,6 +57,8 @@ PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", 
                                 "os.getpid", "itertools.count"})
 #: Calls that turn a value into text or a hash: as new from call to call as what they convert.
 TEXT_FUNCTIONS = frozenset({"builtins.str", "builtins.repr", "builtins.format", "builtins.hash"})
+#: Calls that make a weak reference: an entry holding one does not keep its object alive.
+WEAK_REFERENCES = frozenset({"weakref.ref", "weakref.proxy", "weakref.WeakMethod"})
 IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
 #: A comment on or just above a container's definition saying it retains objects on purpose.
 KEEP_ALIVE_COMMENT = re.compile(
@@ -293,13 +295,18 @@ class UnboundedModuleCache(PythonCheck):
         membership guard; or its key is per-call data: an identity (``id(x)``, ``self``), a
         hash, a time, or text formatted at run time (``str(x)``, f-strings, ``%``). A dict or
         set keyed directly by a parameter is not reported: its domain is unknown, and in real
-        code it is usually finite (types, prefix lengths, command names).
+        code it is usually finite (types, prefix lengths, command names). Nor is growth that
+        stores a weak reference (``weakref.ref(app)``) outside ``while True``: like a
+        ``WeakSet`` that is never pruned, each entry keeps a reference cell of a few tens of
+        bytes, not the object.
         """
         if _in_infinite_loop(self.module, ref, fn):
             return True
         key, value = _key_and_value(self.module, ref)
         if any(self._from_sys_modules(e, fn, 0) for e in (key, value) if e is not None):
             return False  # modules: bounded by the imports, and sys.modules keeps them anyway
+        if isinstance(value, ast.Call) and self.qualified(value.func) in WEAK_REFERENCES:
+            return False  # a hand-written WeakSet: tens of bytes an entry, never the object
         p = self.module.parent(ref)
         if isinstance(p, ast.Attribute) and p.attr in ("append", "appendleft", "extend", "extendleft", "insert"):
             return not _guarded_by_membership(self.module, ref, key, fn)
