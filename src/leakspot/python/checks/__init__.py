@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, Location, Region, char_column
@@ -48,6 +49,21 @@ def comments_at(module: PythonModule, line: int) -> str:
 def is_test_name(name: str) -> bool:
     """``test``, ``test_x`` or unittest's ``testX``: a test function, which a suite runs once."""
     return name == "test" or name.startswith("test_") or (name.startswith("test") and name[4:5].isupper())
+
+
+#: Directory names of test code: ``tests``, ``test``, ``testing``, and ``*_test(s)`` or
+#: ``test(s)_*`` (``mycli_test/``, ``integration_tests/``, ``test_utils/``), pytest's
+#: ``test_*``/``*_test`` file patterns applied to directories; not ``contest/`` or ``latest/``.
+TEST_DIR = re.compile(r"(?:tests?|testing|.+_tests?|tests?_.+)", re.I)
+
+
+def is_test_module(path: str) -> bool:
+    """Is ``path`` (``/``-separated) test code: under a test directory (:data:`TEST_DIR`), or
+    named ``test_*.py``, ``*_test.py`` or ``conftest.py``?"""
+    parts = path.split("/")
+    name = parts[-1]
+    return (any(TEST_DIR.fullmatch(d) for d in parts[:-1]) or name.startswith("test_")
+            or name.endswith("_test.py") or name == "conftest.py")
 
 
 def process_targets(module: PythonModule) -> frozenset[str]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from leakspot.python.checks import PythonCheck, display, is_test_name, process_targets, python_check, short_name as _short
+from leakspot.python.checks import (PythonCheck, display, is_test_module, is_test_name, process_targets, python_check,
+                                    short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script
 
 if sys.version_info >= (3, 11):
@@ -163,6 +164,8 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self._repeating(call, pair)
         if fn is None or not self._outlives(func.value, call, fn, pair.parameter_receivers):
             return True
+        if is_test_module(self.module.path) and _on_self(func.value):
+            return True  # a test harness's client or server lives for one test
         if pair.remove and self._module_calls(pair.remove):
             return True
         if any(self._calls_on(func.value, name, fn) for name in pair.remove_also):
@@ -211,7 +214,7 @@ class ListenerNeverRemoved(PythonCheck):
         if saved is None or self._used_again(saved, fn):
             return True
         self.report(call, call=f"{display(call.func)}(...)",
-                    detail=f"installs a {pair.what} in `{fn.name}()` and never puts back the previous one, "
+                    detail=f"installs {_a(pair.what)} in `{fn.name}()` and never puts back the previous one, "
                     f"saved in `{display(saved)}`: the replacement stays installed with everything it references")
         return True
 
@@ -233,7 +236,7 @@ class ListenerNeverRemoved(PythonCheck):
     def _report(self, call: ast.AST, shown: str, pair: Pair, fn) -> None:
         why = (f"nothing in this module calls `{pair.remove.rsplit('.', 1)[-1]}`" if pair.remove
                else "it can never be removed")
-        self.report(call, call=shown, detail=f"adds a {pair.what} each time `{fn.name}()` runs and {why}: "
+        self.report(call, call=shown, detail=f"adds {_a(pair.what)} each time `{fn.name}()` runs and {why}: "
                     "they accumulate, with everything they reference")
 
     def _repeating(self, node: ast.AST, pair: Pair):
@@ -244,9 +247,28 @@ class ListenerNeverRemoved(PythonCheck):
             return None
         if _named_after(fn.name, pair.short):
             return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
+        if self._adds_callers_handler(node, fn, pair):
+            return None  # `def on_end(self, callback): el.on("sortend", callback)`: the same
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
         return fn
+
+    def _adds_callers_handler(self, node: ast.AST, fn, pair: Pair) -> bool:
+        """Is ``fn`` an API for adding handlers: named for the registrar and an event
+        (``on_end`` for ``on``, ``subscribe_to`` for ``subscribe``; not ``__init__``), and does
+        the add register what its caller passes (a parameter, or a lambda or nested function
+        that uses one)? Then its callers decide how often it runs. A handler named for its
+        event (``def on_open(self, ws): ws.on("message", self.relay)``) registers its own
+        callback, and stays reported."""
+        if not isinstance(node, ast.Call) or fn.name in PER_INSTANCE:
+            return False
+        if not fn.name.lower().lstrip("_").startswith(pair.short.lower() + "_"):
+            return False
+        a = fn.args
+        params = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v))}
+        params -= {"self", "cls"}
+        args = [*node.args, *(k.value for k in node.keywords)]
+        return any(isinstance(n, ast.Name) and n.id in params for e in args for n in ast.walk(e))
 
     def _calls_on(self, recv: ast.expr, method: str, fn) -> bool:
         """Does the class around ``fn`` (or the module, for a function outside a class) call
@@ -381,7 +403,9 @@ class ListenerNeverRemoved(PythonCheck):
             if is_test_name(n) or n in process_targets(self.module) or any(
                     _short(d.func if isinstance(d, ast.Call) else d) == "fixture" for d in f.decorator_list):
                 return True
-        return _is_script(self.module)  # a program that runs once, nothing imports it
+        # a program that runs once, nothing imports it; a Django management command's
+        # `handle()` runs once per `manage.py` invocation, as a script's `main()` does
+        return _is_script(self.module) or "/management/commands/" in f"/{self.module.path}"
 
     def _resets_lists(self, attr: str) -> bool:
         """``logger.handlers = []``, ``root.handlers[:] = saved`` or ``logger.handlers.clear()``."""
@@ -417,20 +441,30 @@ class ListenerNeverRemoved(PythonCheck):
             if isinstance(p, ast.If):
                 if _mentions_listeners(p.test):
                     return True
-                flag = ""
-                if isinstance(p.test, ast.UnaryOp) and isinstance(p.test.op, ast.Not):
-                    flag = _flag_name(p.test.operand)
-                elif (isinstance(p.test, ast.Compare) and len(p.test.ops) == 1 and isinstance(p.test.ops[0], ast.Is)
-                      and isinstance(p.test.comparators[0], ast.Constant) and p.test.comparators[0].value is None):
-                    flag = _flag_name(p.test.left)  # `if _logger is None: _logger = ...`
-                    if not self._persistent(p.test.left, fn):
-                        flag = ""  # a parameter or local: tested again on every call
-                sets = [t for b in p.body for a in ast.walk(b) if isinstance(a, ast.Assign)
-                        for t in a.targets if flag and _flag_name(t) == flag]
-                if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)):
-                    return True  # (`self.done = True` in `__init__` is once per instance, not once)
+                # `if not done:`, or one operand of `if not done and config.log_file:`
+                tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
+                for test in tests:
+                    flag = self._once_flag(test, fn)
+                    sets = [t for b in p.body for a in ast.walk(b) if isinstance(a, ast.Assign)
+                            for t in a.targets if flag and _flag_name(t) == flag]
+                    if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)):
+                        return True  # (`self.done = True` in `__init__` is once per instance, not once)
+                    if _once_per_class(test, p.body):
+                        return True
             p = self.module.parent(p)
         return False
+
+    def _once_flag(self, test: ast.expr, fn) -> str:
+        """The flag a condition tests for "not done yet": ``not done``, or ``_logger is None``
+        of an attribute or a global (a parameter or local is tested again on every call); ""
+        for any other condition."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return _flag_name(test.operand)
+        if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is)
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
+                and self._persistent(test.left, fn)):
+            return _flag_name(test.left)  # `if _logger is None: _logger = ...`
+        return ""
 
     def _persistent(self, expr: ast.expr, fn) -> bool:
         """Does ``expr`` outlive a call of ``fn``: an attribute, or a global name?"""
@@ -474,6 +508,30 @@ def _mentions_listeners(test: ast.expr) -> bool:
                                       "subscribed", "connected", "hooked", "installed")):
             return True
     return False
+
+
+def _once_per_class(test: ast.expr, body: list[ast.stmt]) -> bool:
+    """``if cls not in registry:`` whose block stores ``registry[cls] = ...``: a singleton
+    metaclass's ``__call__``, which runs the block once per class (the key ``cls``,
+    ``klass``, ``type(x)`` or ``x.__class__``). The registry stored into may be reached
+    another way than the one tested (``cls._instances`` tested, ``Meta._instances[cls]``
+    stored): the attribute's name is compared."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotIn)):
+        return False
+    key, registry = test.left, test.comparators[0]
+    if not (isinstance(key, ast.Name) and key.id in ("cls", "klass")
+            or isinstance(key, ast.Attribute) and key.attr == "__class__"
+            or isinstance(key, ast.Call) and isinstance(key.func, ast.Name) and key.func.id == "type"):
+        return False
+    wanted, name = ast.dump(key), _attr_of(registry) or (registry.id if isinstance(registry, ast.Name) else "")
+    return any(isinstance(t, ast.Subscript) and ast.dump(t.slice) == wanted
+               and (_attr_of(t.value) or (t.value.id if isinstance(t.value, ast.Name) else "")) == name
+               for stmt in body for a in ast.walk(stmt) if isinstance(a, ast.Assign) for t in a.targets)
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "a log handler", "an exit callback"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _on_self(target: ast.expr) -> bool:

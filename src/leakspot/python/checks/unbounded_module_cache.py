@@ -6,7 +6,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from leakspot.python.checks import comments_at, PythonCheck, display, is_test_name, python_check
+from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
 from leakspot.python.parse import FunctionNode
 
 CONTAINER_CALLS = frozenset(
@@ -1123,21 +1123,6 @@ def is_documentation_module(path: str) -> bool:
     """Is ``path`` (``/``-separated) documentation or example code: under a ``docs``, ``doc``,
     ``docs_src``, ``examples``, ``example``, ``tutorial(s)`` or ``demo(s)`` directory?"""
     return any(d in DOCUMENTATION_DIRS for d in path.split("/")[:-1])
-
-
-#: Directory names of test code: ``tests``, ``test``, ``testing``, and ``*_test(s)`` or
-#: ``test(s)_*`` (``mycli_test/``, ``integration_tests/``, ``test_utils/``), pytest's
-#: ``test_*``/``*_test`` file patterns applied to directories; not ``contest/`` or ``latest/``.
-TEST_DIR = re.compile(r"(?:tests?|testing|.+_tests?|tests?_.+)", re.I)
-
-
-def is_test_module(path: str) -> bool:
-    """Is ``path`` (``/``-separated) test code: under a test directory (:data:`TEST_DIR`), or
-    named ``test_*.py``, ``*_test.py`` or ``conftest.py``?"""
-    parts = path.split("/")
-    name = parts[-1]
-    return (any(TEST_DIR.fullmatch(d) for d in parts[:-1]) or name.startswith("test_")
-            or name.endswith("_test.py") or name == "conftest.py")
 
 
 def _drawn_from_unused(item: ast.expr, container: str, fn, line: int, depth: int) -> bool:
