@@ -94,7 +94,7 @@ class Tracker:
             if not states:
                 break
             post = self._stmt(stmt, states)
-            if self._raising and not isinstance(stmt, _TRY):
+            if self._raising and not isinstance(stmt, _TRY) and not _cannot_raise(stmt):
                 # the statement may raise before it completes; `f.close()` raising does not
                 # leave `f` ours
                 simple = not isinstance(stmt, _COMPOUND)
@@ -265,6 +265,27 @@ class Tracker:
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match,
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, getattr(ast, "TryStar", ast.Try))
+
+
+def _cannot_raise(stmt: ast.stmt) -> bool:
+    """Is ``stmt`` one that raises no exception in working code: ``pass``, a docstring,
+    ``global``, or a local given a constant or another name (``renamed = False``)? Then no
+    handler can be reached from it (an asynchronous ``KeyboardInterrupt`` is not modelled)."""
+    if isinstance(stmt, (ast.Pass, ast.Global, ast.Nonlocal)):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return isinstance(stmt.value, ast.Constant)
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        return all(isinstance(t, ast.Name) for t in targets) and _plain(stmt.value)
+    return False
+
+
+def _plain(expr: ast.expr) -> bool:
+    """A constant, a name, or a tuple of them: evaluating it cannot raise."""
+    if isinstance(expr, (ast.Constant, ast.Name)):
+        return True
+    return isinstance(expr, ast.Tuple) and all(_plain(e) for e in expr.elts)
 
 
 def _mentions(expr: ast.AST, var: str) -> bool:
