@@ -8,6 +8,7 @@ kinds) plus the rule option ``extra-registrars``.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -161,6 +162,8 @@ class ListenerNeverRemoved(PythonCheck):
         func = call.func
         if not isinstance(func, ast.Attribute):
             return False
+        if _no_callback(call):
+            return True  # `schema.subscribe(query=q, variable_values=v)`: a result stream, not a listener
         fn = self._repeating(call, pair)
         if fn is None or not self._outlives(func.value, call, fn, pair.parameter_receivers):
             return True
@@ -527,6 +530,21 @@ def _once_per_class(test: ast.expr, body: list[ast.stmt]) -> bool:
     return any(isinstance(t, ast.Subscript) and ast.dump(t.slice) == wanted
                and (_attr_of(t.value) or (t.value.id if isinstance(t.value, ast.Name) else "")) == name
                for stmt in body for a in ast.walk(stmt) if isinstance(a, ast.Assign) for t in a.targets)
+
+
+#: Keyword arguments that pass something to call back.
+CALLBACK_KEYWORD = re.compile(r"(^|_)(cb|callback|callbacks|handler|listener|func|fn|function|observer|"
+                              r"receiver|target|hook|coro|on|slot)($|_)|^on_", re.I)
+
+
+def _no_callback(call: ast.Call) -> bool:
+    """Is ``call`` given only keyword arguments (no ``**kwargs``), none of them named for a
+    callback (:data:`CALLBACK_KEYWORD`) or a lambda? Then it registers nothing to call back,
+    as GraphQL's ``schema.subscribe(query=..., variable_values=...)``, which returns the
+    subscription's stream of results."""
+    return (not call.args and bool(call.keywords)
+            and all(k.arg is not None and not CALLBACK_KEYWORD.search(k.arg)
+                    and not isinstance(k.value, ast.Lambda) for k in call.keywords))
 
 
 def _a(noun: str) -> str:
