@@ -246,7 +246,7 @@ class ListenerNeverRemoved(PythonCheck):
         """The function around ``node`` when it may run many times and the add is not guarded
         to happen once; else None."""
         fn = self.module.enclosing_function(node)
-        if fn is None or self._runs_once(fn) or self._guarded(node, fn):
+        if fn is None or self._runs_once(fn) or self._guarded(node, fn) or self._singleton(fn):
             return None
         if _named_after(fn.name, pair.short):
             return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
@@ -255,6 +255,28 @@ class ListenerNeverRemoved(PythonCheck):
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
         return fn
+
+    def _singleton(self, fn) -> bool:
+        """Is ``fn`` the constructor (``__init__``, ``__new__``, ``__post_init__``) of a
+        module-level class that the module makes only once: every call of the class in the
+        module is under a once-guard (``if _model is None: _model = Model()``, a singleton
+        accessor) or at import time, outside loops? A class the module makes nowhere is
+        judged as before: its callers are elsewhere."""
+        cls = self.module.parent(fn)
+        if fn.name not in ("__init__", "__new__", "__post_init__") or not (
+                isinstance(cls, ast.ClassDef) and self.module.parent(cls) is self.module.tree):
+            return False
+        calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Name) and c.func.id == cls.name]
+        if not calls:
+            return False
+        for call in calls:
+            caller = self.module.enclosing_function(call)
+            if caller is None:
+                if self._in_loop(call, None):
+                    return False
+            elif not self._guarded(call, caller):
+                return False
+        return True
 
     def _adds_callers_handler(self, node: ast.AST, fn, pair: Pair) -> bool:
         """Is ``fn`` an API for adding handlers: named for the registrar and an event
