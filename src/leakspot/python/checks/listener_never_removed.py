@@ -16,7 +16,7 @@ from pathlib import Path
 
 from leakspot.python.checks import (PythonCheck, display, is_test_module, is_test_name, process_targets, python_check,
                                     short_name as _short)
-from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script
+from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script, _params
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -289,9 +289,7 @@ class ListenerNeverRemoved(PythonCheck):
             return False
         if not fn.name.lower().lstrip("_").startswith(pair.short.lower() + "_"):
             return False
-        a = fn.args
-        params = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v))}
-        params -= {"self", "cls"}
+        params = _params(fn) - {"self", "cls"}
         args = [*node.args, *(k.value for k in node.keywords)]
         return any(isinstance(n, ast.Name) and n.id in params for e in args for n in ast.walk(e))
 
@@ -548,9 +546,8 @@ def _once_per_class(test: ast.expr, body: list[ast.stmt]) -> bool:
             or isinstance(key, ast.Attribute) and key.attr == "__class__"
             or isinstance(key, ast.Call) and isinstance(key.func, ast.Name) and key.func.id == "type"):
         return False
-    wanted, name = ast.dump(key), _attr_of(registry) or (registry.id if isinstance(registry, ast.Name) else "")
-    return any(isinstance(t, ast.Subscript) and ast.dump(t.slice) == wanted
-               and (_attr_of(t.value) or (t.value.id if isinstance(t.value, ast.Name) else "")) == name
+    wanted, name = ast.dump(key), _flag_name(registry)
+    return any(isinstance(t, ast.Subscript) and ast.dump(t.slice) == wanted and _flag_name(t.value) == name
                for stmt in body for a in ast.walk(stmt) if isinstance(a, ast.Assign) for t in a.targets)
 
 
