@@ -65,6 +65,31 @@ def test_gitignore_exclude_and_default_excludes(tmp_path: Path) -> None:
     assert run("check", "build/leaky.py", cwd=tmp_path).returncode == 1
 
 
+def test_gitignore_pattern_git_reads_but_pathspec_rejects(tmp_path: Path) -> None:
+    # black 26.10.1 ships a .gitignore with a lone "!" line: git reads it as matching nothing;
+    # it must not stop the run, and the file's other lines still apply
+    for d in ("src", "gen"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "leaky.py").write_text(LEAKY_PY)
+    (tmp_path / ".gitignore").write_text("gen/\n!\n\\\n")
+    r = run("check", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert [f["path"] for f in json.loads(r.stdout)["findings"]] == ["src/leaky.py"]
+
+
+def test_invalid_exclude_pattern_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY_PY)
+    r = run("check", "--exclude", "build/,!", cwd=tmp_path)
+    assert r.returncode == 2 and "--exclude: '!' is not a valid gitignore pattern" in r.stderr
+    assert "Traceback" not in r.stderr
+    (tmp_path / "leakspot.toml").write_text('exclude = ["!"]\n')
+    r = run("check", cwd=tmp_path)
+    assert r.returncode == 2 and "`exclude`: '!' is not a valid gitignore pattern" in r.stderr
+    (tmp_path / "leakspot.toml").write_text('[per-file-ignores]\n"!" = ["LK103"]\n')
+    r = run("check", cwd=tmp_path)
+    assert r.returncode == 2 and "`per-file-ignores`: '!'" in r.stderr, r.stderr
+
+
 def test_output_file_and_deterministic(tmp_path: Path) -> None:
     out1, out2 = tmp_path / "a.json", tmp_path / "b.json"
     run("check", str(ROOT / "fixtures"), "--format", "json", "-o", str(out1), "--root", str(ROOT), cwd=tmp_path)

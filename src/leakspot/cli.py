@@ -186,6 +186,13 @@ def _check(args) -> int:
         except BaselineError as exc:
             print(f"leakspot: {exc}", file=sys.stderr)
             return EXIT_ERROR
+    from leakspot.discover import PatternError, compile_patterns
+
+    try:
+        compile_patterns(_split(args.exclude) or [])
+    except PatternError as exc:
+        print(f"leakspot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     result = engine.run(args.paths, codes, root=root, exclude=_split(args.exclude), jobs=args.jobs,
                         settings=settings)
     if args.write_baseline:

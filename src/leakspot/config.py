@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pathspec
 
+from leakspot.discover import PatternError, compile_patterns
 from leakspot.registry import find_rule, match_rules, select_rules
 
 if sys.version_info >= (3, 11):
@@ -180,6 +181,12 @@ def load_settings(path: Path | None) -> Settings:
               if "extend-select" in table else None)
     ignore = rules(str_list(table["ignore"], "ignore"), "ignore") if "ignore" in table else None
     exclude = str_list(table.get("exclude", []), "exclude")
+    try:
+        compile_patterns(exclude, "`exclude`")
+        compile_patterns(table.get("per-file-ignores", {}) if isinstance(table.get("per-file-ignores"), dict) else [],
+                         "`per-file-ignores`")
+    except PatternError as exc:
+        fail(str(exc))
     fail_on = table.get("fail-on", "note")
     if fail_on not in FAIL_ON:
         fail(f"`fail-on` must be one of {', '.join(FAIL_ON)}")

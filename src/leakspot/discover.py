@@ -23,6 +23,47 @@ DEFAULT_EXCLUDES = (
 )
 
 
+class PatternError(ValueError):
+    """An exclude pattern that is not a valid gitignore pattern (a lone ``!`` or ``\\``); the
+    message names the pattern and where it was given."""
+
+
+def compile_patterns(lines, where: str = "--exclude") -> pathspec.GitIgnoreSpec:
+    """A gitignore matcher for ``lines`` (patterns a user gave: ``--exclude``, a configuration's
+    ``exclude`` or ``per-file-ignores``).
+
+    Raises:
+        PatternError: a pattern git's rules cannot read; ``where`` says where it came from.
+    """
+    lines = list(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                raise PatternError(f"{where}: {line!r} is not a valid gitignore pattern") from None
+        raise
+
+
+def _lenient_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    """A matcher for a ``.gitignore`` file's lines that skips those ``pathspec`` cannot read, as
+    git does (a lone ``!`` negates nothing and matches nothing): a project's own ignore file
+    never stops a run."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:
+        good = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                continue
+            good.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(good)
+
+
 @dataclass(frozen=True, order=True)
 class SourceFile:
     """A file to analyse: absolute ``path``, ``display`` path relative to the root with ``/``
@@ -106,7 +147,7 @@ def _walk(top: Path, root: Path, user, defaults, extra=()):
 def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     f = directory / ".gitignore"
     try:
-        return pathspec.GitIgnoreSpec.from_lines(f.read_text(encoding="utf-8", errors="replace").splitlines())
+        return _lenient_spec(f.read_text(encoding="utf-8", errors="replace").splitlines())
     except OSError:
         return None
 
