@@ -252,6 +252,8 @@ class ListenerNeverRemoved(PythonCheck):
             return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
         if self._adds_callers_handler(node, fn, pair):
             return None  # `def on_end(self, callback): el.on("sortend", callback)`: the same
+        if self._decorator_registering_its_function(node, fn):
+            return None  # `def decorator(func): bus.add_listener(func); return func`
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
         return fn
@@ -292,6 +294,21 @@ class ListenerNeverRemoved(PythonCheck):
         params = _params(fn) - {"self", "cls"}
         args = [*node.args, *(k.value for k in node.keywords)]
         return any(isinstance(n, ast.Name) and n.id in params for e in args for n in ast.walk(e))
+
+    def _decorator_registering_its_function(self, node: ast.AST, fn) -> bool:
+        """Is ``fn`` a decorator that registers the function it decorates and returns it
+        (``def decorator(func): self.add_listener(func, name); return func``, the inner function
+        of nextcord's ``@bot.listen()``)? It runs once per ``def`` it decorates, which its users
+        write; a wrapper that calls what it wraps (``return func(*args)``) runs per call and
+        stays reported."""
+        if not isinstance(node, ast.Call):
+            return False
+        params = _params(fn) - {"self", "cls"}
+        returned = {r.value.id for r in ast.walk(fn) if isinstance(r, ast.Return)
+                    and isinstance(r.value, ast.Name) and r.value.id in params
+                    and self.module.enclosing_function(r) is fn}
+        args = [*node.args, *(k.value for k in node.keywords)]
+        return any(isinstance(a, ast.Name) and a.id in returned for a in args)
 
     def _calls_on(self, recv: ast.expr, method: str, fn) -> bool:
         """Does the class around ``fn`` (or the module, for a function outside a class) call
