@@ -72,6 +72,9 @@ class Tracker:
     with_releases: bool = True  # does `with var:` release it? (not a sqlite3 connection's)
     rebinding_derives: bool = False  # `var = g(var)` keeps the resource (a path made absolute)
     aliases: set[str] = field(default_factory=set)  # other names for it (`name = f.name`), filled by `releases`
+    #: other names for the resource itself: ``y`` of ``with var as y:`` (every resource's
+    #: ``__enter__`` returns the object itself: files, sockets, archives, temporary files)
+    same: set[str] = field(default_factory=set)
 
     def run(self) -> list[Leak]:
         """Interpret the function body; return the leaks found, in source order."""
@@ -112,7 +115,7 @@ class Tracker:
     def _effects(self, node: ast.AST | None, states: States) -> States:
         if node is None or not _st(states, OPEN):
             return states
-        if self.releases(node, self.var):
+        if self.releases(node, self.var) or any(self.releases(node, v) for v in self.same):
             return _release(states)
         return states
 
@@ -172,6 +175,10 @@ class Tracker:
                 if isinstance(item.context_expr, ast.Name) and item.context_expr.id == self.var:
                     if self.with_releases:
                         states = _release(states)  # `with f:`
+                    if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id != self.var:
+                        self.same.add(item.optional_vars.id)  # `with f as g:`, `g.name` is `f.name`
+                        states = _forget(states, {item.optional_vars.id})
+                        continue
                 else:
                     states = self._effects(item.context_expr, states)
                 if item.optional_vars is not None:

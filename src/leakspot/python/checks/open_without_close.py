@@ -109,6 +109,9 @@ class Resource:
     #: else the attribute holding the path (``NamedTemporaryFile(...).name``); it is released by
     #: deleting that path (:data:`PATH_REMOVERS`), and merely used by :data:`PATH_BORROWERS`
     path_attr: str | None = None
+    #: the object wraps a file object it is given (its first argument, or ``fileobj=``) and
+    #: owns no OS resource of its own when that is an in-memory buffer (``ZipFile(BytesIO(b))``)
+    wraps_file: bool = False
 
 
 FILE = Resource("file object", CLOSERS)
@@ -155,6 +158,8 @@ class ResourceCheck(PythonCheck):
         fn = self.module.enclosing_function(call)
         if fn is None:
             return  # module level and class bodies run once; nothing to judge
+        if resource.wraps_file and _over_buffer(call, fn):
+            return  # `zipfile.ZipFile(io.BytesIO(blob))`: memory, freed with the object
         if self.under_expecting_context(call, fn):
             return
         if resource.path_attr is not None and (
@@ -401,6 +406,34 @@ class ResourceCheck(PythonCheck):
 
 
 _SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+#: in-memory file objects: they hold no descriptor, and what wraps them holds none either
+BUFFERS = ("BytesIO", "StringIO")
+
+
+def _over_buffer(call: ast.Call, fn) -> bool:
+    """Is the file that ``call`` wraps (its first argument, or ``file=``/``fileobj=``) an
+    in-memory buffer: a ``BytesIO(...)``/``StringIO(...)`` call, or a local of ``fn`` that is
+    only ever assigned one? ``ZipFile`` and ``TarFile`` do not close a file object they are
+    given (their ``close()`` leaves it to its owner), so over a buffer they own nothing the
+    garbage collector would have to release."""
+    given = [k.value for k in call.keywords if k.arg in ("file", "fileobj")] or call.args[:1]
+    if not given:
+        return False
+    arg = given[0]
+
+    def is_buffer(e: ast.expr) -> bool:
+        return isinstance(e, ast.Call) and (
+            isinstance(e.func, ast.Name) and e.func.id in BUFFERS
+            or isinstance(e.func, ast.Attribute) and e.func.attr in BUFFERS)
+
+    if is_buffer(arg):
+        return True
+    if isinstance(arg, ast.Name):
+        values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == arg.id for t in n.targets)]
+        return bool(values) and all(is_buffer(v) for v in values)
+    return False
 
 
 def _captured(p: ast.AST | None, parents: dict[int, ast.AST], top: ast.AST) -> bool:

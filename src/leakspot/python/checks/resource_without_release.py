@@ -15,7 +15,7 @@ CONNECTION = Resource("connection", frozenset({"close", "__exit__"}))
 #: SMTP and FTP sessions end with ``quit()`` (which closes) as well as ``close()``.
 SESSION = Resource("connection", frozenset({"close", "quit", "__exit__"}), connects_with="host")
 SQLITE = Resource("sqlite3 connection", frozenset({"close"}), with_releases=False)
-ARCHIVE = Resource("archive", frozenset({"close", "__exit__"}))
+ARCHIVE = Resource("archive", frozenset({"close", "__exit__"}), wraps_file=True)
 SELECTOR = Resource("selector", frozenset({"close", "__exit__"}))
 
 RESOURCES = {
