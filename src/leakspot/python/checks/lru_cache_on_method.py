@@ -65,7 +65,7 @@ class LruCacheOnMethod(PythonCheck):
                     bound = _maxsize(node, name)
                     how = "until evicted from the cache object it shares with every instance" \
                         if name == "cachetools.cached" else (
-                        "until evicted from a cache of at most " + bound + " entries"
+                        "until evicted from a cache of at most " + bound + (" entry" if bound == "1" else " entries")
                         if bound
                         else "forever: the cache is unbounded"
                     )
