@@ -196,6 +196,10 @@ async def test_registry_filled_at_import_by_another_module(client: LanguageClien
     (bounded: no finding), until an edit makes one inside a function."""
     (client.root / "services.py").write_text(REGISTRY)
     (client.root / "views.py").write_text('from services import Service\n\nhello = Service("hello")\n')
+    # written after the server indexed the workspace: the editor's file watcher reports them
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(client.root / n).as_uri(), type=types.FileChangeType.Created)
+        for n in ("services.py", "views.py")]))
     uri = open_doc(client, "services.py", REGISTRY)
     assert await diagnostics_become(client, uri, []) == []
     views = open_doc(client, "views.py", 'from services import Service\n\nhello = Service("hello")\n')
@@ -206,3 +210,50 @@ async def test_registry_filled_at_import_by_another_module(client: LanguageClien
             text='from services import Service\n\n\ndef handler(request):\n    return Service(request.path)\n')]))
     diags = await diagnostics_become(client, uri, ["LK101"])
     assert "`SERVICES` grows in `__init__()`" in diags[0].message
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leakspot", "lsp"]))
+async def watching_client(lsp_client: LanguageClient, tmp_path: Path):
+    """A client that lets the server register file watchers, as VS Code does; it records them."""
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nextend-select = ["unbounded-module-cache"]\n')
+    (tmp_path / "services.py").write_text(REGISTRY)
+    (tmp_path / "views.py").write_text('from services import Service\n\nhello = Service("hello")\n')
+    lsp_client.registrations = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        lsp_client.registrations.extend(params.registrations)
+
+    caps = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)))
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=caps, root_uri=tmp_path.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="ws")]))
+    lsp_client.root = tmp_path
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_files_changed_on_disk_update_cross_file_facts(watching_client: LanguageClient):
+    """The server asks to watch Python files; views.py, never opened, changes on disk (a
+    checkout) to make a Service per request, and services.py's open diagnostics follow."""
+    client = watching_client
+    uri = open_doc(client, "services.py", REGISTRY)
+    assert await diagnostics_become(client, uri, []) == []  # the index saw views.py at import
+    (reg,) = [r for r in client.registrations if r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+    globs = {w["globPattern"] for w in reg.register_options["watchers"]}  # untyped on the wire
+    assert {"**/*.py", "**/pyproject.toml"} <= globs
+    views = client.root / "views.py"
+    views.write_text('from services import Service\n\n\ndef handler(request):\n    return Service(request.path)\n')
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=views.as_uri(), type=types.FileChangeType.Changed)]))
+    diags = await diagnostics_become(client, uri, ["LK101"])
+    assert "`SERVICES` grows in `__init__()`" in diags[0].message
+    views.unlink()  # deleted: nothing makes a Service at import any more either
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=views.as_uri(), type=types.FileChangeType.Deleted)]))
+    (client.root / "views.py").write_text('from services import Service\n\nhello = Service("hello")\n')
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=views.as_uri(), type=types.FileChangeType.Created)]))
+    assert await diagnostics_become(client, uri, []) == []

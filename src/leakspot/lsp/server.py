@@ -10,12 +10,17 @@ Features:
 - Hover over a finding: the rule's summary and why.
 - Configuration from the workspace's ``pyproject.toml``/``leakspot.toml``, reloaded when the
   file is saved or the client reports it changed (``workspace/didChangeWatchedFiles``).
+- Cross-file facts, as a ``leakspot check`` of the workspace has them (a container cleared in
+  another module, a class another module makes only at import): collected from the files on
+  disk once initialized, from the editor's text for open documents, and again from disk for
+  Python files the client reports created, changed or deleted (``git checkout``, another tool).
+  The server asks the client to watch ``**/*.py``, ``**/*.pyi`` and the configuration files
+  (``client/registerCapability``) when the client supports that.
 
 Every diagnostic has the rule code, ``codeDescription.href`` to the rule's document, ``source``
 "leakspot", the rule's severity and ``relatedInformation`` for the leaking exit. A document
 that cannot be parsed gets no diagnostics and a message in the client's log; it never stops
-the server. Cross-file facts (a container cleared in another module) are not used here: each
-document is analysed on its own.
+the server.
 """
 
 from __future__ import annotations
@@ -158,6 +163,34 @@ class LeakspotServer(LanguageServer):
         for display, calls in result.calls.items():
             self.calls.setdefault(display, calls)
 
+    def refresh_from_disk(self, uri: str, deleted: bool) -> bool:
+        """Update the cross-file facts of a Python file that is not open, from its text on disk
+        (none when ``deleted`` or unreadable); True when they changed. An open document's facts
+        come from the editor's text, which the client keeps."""
+        path = uri_to_path(uri)
+        if language_of(path) != "python" or uri in self.workspace.text_documents:
+            return False
+        try:
+            display = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return False  # outside the workspace: no `leakspot check` of it would see the file
+        facts = None
+        if not deleted:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = None
+            if data is not None:
+                result = analyze_source(display, data, "python", frozenset({"LK101"}), self.settings)
+                facts = (result.shrunk, result.calls)
+        before = (self.shrunk.get(display), self.calls.get(display))
+        if facts is None:
+            self.shrunk.pop(display, None)
+            self.calls.pop(display, None)
+        else:
+            self.shrunk[display], self.calls[display] = facts
+        return before != (self.shrunk.get(display), self.calls.get(display))
+
     def republish_all(self) -> None:
         for uri in list(self.workspace.text_documents):
             self.publish(uri)
@@ -178,6 +211,15 @@ async def initialized(ls: LeakspotServer, params: types.InitializedParams) -> No
     if ls.workspace.root_path:
         ls.root = Path(ls.workspace.root_path)
     ls.load_configuration()
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps else None
+    if watched and watched.dynamic_registration:
+        globs = ["**/*.py", "**/*.pyi", *(f"**/{n}" for n in CONFIG_NAMES)]
+        # not awaited: the index need not wait for the client's reply
+        ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+            id="leakspot-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern=g) for g in globs]))]))
     await asyncio.get_running_loop().run_in_executor(None, ls.index_workspace)
     ls.republish_all()
 
@@ -216,6 +258,12 @@ def did_change_watched_files(ls: LeakspotServer, params: types.DidChangeWatchedF
     if any(uri_to_path(c.uri).name in CONFIG_NAMES for c in params.changes):
         ls.load_configuration()
         ls.republish_all()
+        return
+    changed = [ls.refresh_from_disk(c.uri, c.type == types.FileChangeType.Deleted) for c in params.changes]
+    if any(changed):
+        for uri in list(ls.workspace.text_documents):
+            if ls.findings.get(uri) is not None:
+                ls.schedule(uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
