@@ -32,6 +32,9 @@ GETTERS = {"sys.gettrace": "sys.settrace", "sys.getprofile": "sys.setprofile",
 #: Calls whose result is shared, not owned by the object that stores it.
 SHARED_FACTORY_PREFIXES = ("get", "current", "instance", "default")
 DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
+#: receivers whose registries hold listeners by weak reference (PyPubSub's `pub.subscribe`:
+#: "callable_obj is held only by weak reference"), as Django's and blinker's do by default
+WEAK_REGISTRIES = frozenset({"pubsub.pub"})
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,10 @@ class ListenerNeverRemoved(PythonCheck):
             return False
         if _no_callback(call):
             return True  # `schema.subscribe(query=q, variable_values=v)`: a result stream, not a listener
+        if self._handle_kept(call):
+            return True  # `self._disposer = observable.subscribe(cb)`: what removes it is kept
+        if self.qualified(func.value) in WEAK_REGISTRIES:
+            return True
         fn = self._repeating(call, pair)
         if fn is None or not self._outlives(func.value, call, fn, pair.parameter_receivers):
             return True
@@ -175,6 +182,19 @@ class ListenerNeverRemoved(PythonCheck):
             return True
         self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
         return True
+
+    def _handle_kept(self, call: ast.Call) -> bool:
+        """Is the result of a method registrar kept: assigned, returned, passed on? Such APIs
+        return what removes the listener (Rx's `Disposable`, an unsubscribe function, Tk's
+        `bind()` id for `unbind()`), and the code that keeps it can remove it. A result used as
+        the receiver of another call (`el.on("a", f).on("b", g)`) is the emitter itself, and
+        the body of a lambda hands it to the lambda's caller (pyvista's key callback
+        `lambda: self.iren.add_observer(...)`, run on every key press, drops it)."""
+        parent = self.module.parent(call)
+        if isinstance(parent, ast.Await):
+            parent = self.module.parent(parent)
+        # a lambda's result goes to whoever calls it: a key or event callback drops it
+        return not isinstance(parent, (ast.Expr, ast.Attribute, ast.Lambda))
 
     def _signal(self, call: ast.Call, pair: Pair) -> bool:
         if not isinstance(call.func, ast.Attribute) or not _strong(call):
@@ -248,6 +268,8 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self.module.enclosing_function(node)
         if fn is None or self._runs_once(fn) or self._guarded(node, fn) or self._singleton(fn):
             return None
+        if _fork_child(self.module, node, fn):
+            return None  # once in each forked child
         if _named_after(fn.name, pair.short):
             return None  # `def subscribe(self): bus.subscribe(...)`: a registrar itself, its callers pair it
         if self._adds_callers_handler(node, fn, pair):
@@ -325,6 +347,13 @@ class ListenerNeverRemoved(PythonCheck):
         parameter of a per-instance method or a loop body?"""
         if isinstance(recv, ast.Name):
             if recv.id not in self.locals_of(fn):
+                outer = self.module.enclosing_function(fn)
+                while outer is not None and recv.id not in self.locals_of(outer):
+                    outer = self.module.enclosing_function(outer)
+                if outer is not None:
+                    # `future` of the function around a nested one: an object of that call,
+                    # judged as that function's own local or parameter
+                    return self._outlives(recv, call, outer, parameters) if _params(outer) & {recv.id} else False
                 return recv.id not in self.names.aliases or not self._is_module(recv)
             params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
             return parameters and recv.id in params and recv.id not in ("self", "cls") and (
@@ -344,12 +373,24 @@ class ListenerNeverRemoved(PythonCheck):
         if not isinstance(cls, ast.ClassDef):
             return False
         for node in ast.walk(cls):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
-                       and t.value.id == "self" for t in targets):
-                    callee = _short(node.value.func).lstrip("_").lower()
-                    return not callee.startswith(SHARED_FACTORY_PREFIXES)
+                if not any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                           and t.value.id == "self" for t in targets):
+                    continue
+                if isinstance(node.value, ast.Call):
+                    return _new_object(node.value)
+                # `frame = TextFrame(parent); self.info_text = frame.text`: a part of an
+                # object this method built
+                root = node.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                where = self.module.enclosing_function(node)
+                if isinstance(root, ast.Name) and root.id != "self" and where is not None:
+                    built = [a.value for a in ast.walk(where) if isinstance(a, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == root.id for t in a.targets)]
+                    if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
+                        return True
         return False
 
     def _used_again(self, saved: ast.expr, fn) -> bool:
@@ -571,6 +612,35 @@ def _once_per_class(test: ast.expr, body: list[ast.stmt]) -> bool:
 #: Keyword arguments that pass something to call back.
 CALLBACK_KEYWORD = re.compile(r"(^|_)(cb|callback|callbacks|handler|listener|func|fn|function|observer|"
                               r"receiver|target|hook|coro|on|slot)($|_)|^on_", re.I)
+
+
+def _new_object(call: ast.Call) -> bool:
+    """Does this call make a new object (not a getter of a shared one, `get_event_loop()`)?"""
+    return not _short(call.func).lstrip("_").lower().startswith(SHARED_FACTORY_PREFIXES)
+
+
+def _fork_child(module, node: ast.AST, fn) -> bool:
+    """Is ``node`` in the child's branch after ``pid = os.fork()`` (``if pid == 0:``, ``if not
+    pid:``, or the ``else`` of ``if pid:``)? That code runs once in each child process."""
+    pids = {t.id for a in ast.walk(fn) if isinstance(a, ast.Assign) and isinstance(a.value, ast.Call)
+            and display(a.value.func) in ("os.fork", "fork") for t in a.targets if isinstance(t, ast.Name)}
+    if not pids:
+        return False
+    child = node
+    p = module.parent(node)
+    while p is not None and p is not fn:
+        if isinstance(p, ast.If):
+            t = p.test
+            zero = (isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id in pids
+                    and len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq)
+                    and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0)
+            negated = isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not) and isinstance(
+                t.operand, ast.Name) and t.operand.id in pids
+            plain = isinstance(t, ast.Name) and t.id in pids
+            if ((zero or negated) and child in p.body) or (plain and child in p.orelse):
+                return True
+        child, p = p, module.parent(p)
+    return False
 
 
 def _no_callback(call: ast.Call) -> bool:
