@@ -36,15 +36,19 @@ def compile_patterns(lines, where: str = "--exclude") -> pathspec.GitIgnoreSpec:
         PatternError: a pattern git's rules cannot read; ``where`` says where it came from.
     """
     lines = list(lines)
+    bad = next((line for line in lines if not _readable(line)), None)
+    if bad is not None:
+        raise PatternError(f"{where}: {bad!r} is not a valid gitignore pattern")
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _readable(line: str) -> bool:
+    """Can ``pathspec`` read this one gitignore line?"""
     try:
-        return pathspec.GitIgnoreSpec.from_lines(lines)
+        pathspec.GitIgnoreSpec.from_lines([line])
     except ValueError:
-        for line in lines:
-            try:
-                pathspec.GitIgnoreSpec.from_lines([line])
-            except ValueError:
-                raise PatternError(f"{where}: {line!r} is not a valid gitignore pattern") from None
-        raise
+        return False
+    return True
 
 
 def _lenient_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
@@ -54,14 +58,7 @@ def _lenient_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
-        good = []
-        for line in lines:
-            try:
-                pathspec.GitIgnoreSpec.from_lines([line])
-            except ValueError:
-                continue
-            good.append(line)
-        return pathspec.GitIgnoreSpec.from_lines(good)
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _readable(line)])
 
 
 @dataclass(frozen=True, order=True)
