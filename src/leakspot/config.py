@@ -183,8 +183,6 @@ def load_settings(path: Path | None) -> Settings:
     exclude = str_list(table.get("exclude", []), "exclude")
     try:
         compile_patterns(exclude, "`exclude`")
-        compile_patterns(table.get("per-file-ignores", {}) if isinstance(table.get("per-file-ignores"), dict) else [],
-                         "`per-file-ignores`")
     except PatternError as exc:
         fail(str(exc))
     fail_on = table.get("fail-on", "note")
@@ -195,6 +193,10 @@ def load_settings(path: Path | None) -> Settings:
         fail("`per-file-ignores` must be a table of glob = [rules]")
     per_file = []
     for pattern, items in pfi.items():
+        try:
+            compile_patterns([pattern], "`per-file-ignores`")
+        except PatternError as exc:
+            fail(str(exc))
         codes = set().union(*(match_rules(i) for i in rules(str_list(items, f"per-file-ignores.{pattern}"), pattern)))
         per_file.append((pattern, frozenset(codes)))
     options: dict[str, dict] = {}

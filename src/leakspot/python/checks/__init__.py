@@ -84,6 +84,13 @@ def short_name(expr: ast.expr) -> str:
     return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
 
 
+def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
+    """The values that plain assignments (``name = value``, also one of several targets) give
+    ``name`` anywhere under ``scope``, in source order."""
+    return [a.value for a in ast.walk(scope) if isinstance(a, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in a.targets)]
+
+
 def display(expr: ast.expr) -> str:
     """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
     try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from leakspot.python.checks import (PythonCheck, display, is_test_module, is_test_name, process_targets, python_check,
-                                    short_name as _short)
+from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
+                                    process_targets, python_check, short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script, _params
 
 if sys.version_info >= (3, 11):
@@ -193,7 +193,6 @@ class ListenerNeverRemoved(PythonCheck):
         parent = self.module.parent(call)
         if isinstance(parent, ast.Await):
             parent = self.module.parent(parent)
-        # a lambda's result goes to whoever calls it: a key or event callback drops it
         return not isinstance(parent, (ast.Expr, ast.Attribute, ast.Lambda))
 
     def _signal(self, call: ast.Call, pair: Pair) -> bool:
@@ -387,8 +386,7 @@ class ListenerNeverRemoved(PythonCheck):
                     root = root.value
                 where = self.module.enclosing_function(node)
                 if isinstance(root, ast.Name) and root.id != "self" and where is not None:
-                    built = [a.value for a in ast.walk(where) if isinstance(a, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == root.id for t in a.targets)]
+                    built = assigned_values(where, root.id)
                     if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
                         return True
         return False

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from leakspot.model import FlowStep
-from leakspot.python.checks import PythonCheck, comments_at, display, python_check
+from leakspot.python.checks import PythonCheck, assigned_values, comments_at, display, python_check
 from leakspot.python.flow import Tracker
 
 OPENERS = frozenset(
@@ -430,8 +430,7 @@ def _over_buffer(call: ast.Call, fn) -> bool:
     if is_buffer(arg):
         return True
     if isinstance(arg, ast.Name):
-        values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
-                  and any(isinstance(t, ast.Name) and t.id == arg.id for t in n.targets)]
+        values = assigned_values(fn, arg.id)
         return bool(values) and all(is_buffer(v) for v in values)
     return False
 
