@@ -212,6 +212,28 @@ async def test_registry_filled_at_import_by_another_module(client: LanguageClien
     assert "`SERVICES` grows in `__init__()`" in diags[0].message
 
 
+FRAMES = ("import tkinter as tk\n\n\nclass TextFrame(tk.Frame):\n    def __init__(self, master):\n"
+          "        super().__init__(master)\n        self.text = tk.Text(self)\n\n\n"
+          "class SharedFrame(tk.Frame):\n    def __init__(self, master, text):\n"
+          "        super().__init__(master)\n        self.text = text\n")
+VIEWS = ("from frames import SharedFrame, TextFrame\n\n\nclass LogView(TextFrame):\n"
+         "    def __init__(self, master):\n        super().__init__(master)\n"
+         "        self.text.bind('<Key>', self.key)\n\n    def key(self, event):\n        pass\n\n\n"
+         "class MirrorView(SharedFrame):\n    def __init__(self, master, text):\n"
+         "        super().__init__(master, text)\n        self.text.bind('<Key>', self.key)\n\n"
+         "    def key(self, event):\n        pass\n")
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_widget_built_by_a_base_class_in_another_module(client: LanguageClient):
+    """frames.py, on disk and never opened, builds LogView's text widget: its binding dies with
+    the view; MirrorView's base is given the widget, which outlives it."""
+    (client.root / "frames.py").write_text(FRAMES)
+    uri = open_doc(client, "views.py", VIEWS)
+    diags = await diagnostics_become(client, uri, ["LK106"])
+    assert diags[0].range.start.line == 15
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leakspot", "lsp"]))
 async def watching_client(lsp_client: LanguageClient, tmp_path: Path):
     """A client that lets the server register file watchers, as VS Code does; it records them."""

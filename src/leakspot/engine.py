@@ -178,7 +178,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozens
     at_import = set().union(*(i for _, i in calls.values())) if calls else set()
     return [
         f for f in findings
-        if not (f.slug == "unbounded-module-cache" and f.grown_by
+        if not (f.slug in ("unbounded-module-cache", "listener-never-removed") and f.grown_by
                 and all(n in at_import and n not in runtime for n in f.grown_by))
     ]
 
@@ -199,6 +199,39 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
         f for f in findings
         if not (f.slug == "unbounded-module-cache" and f.key and by_name.get(f.key, set()) - {f.location.path})
     ]
+
+
+def drop_owned_by_base(findings: list[Finding], root: Path) -> list[Finding]:
+    """Cross-file facts: drop a ``listener-never-removed`` finding on ``self.<attr>`` in a
+    constructor when a base class in another module of the project creates that attribute
+    (``class AstView(ui_utils.TreeFrame)``, whose ``TreeFrame.__init__`` builds
+    ``self.tree = ttk.Treeview(self)``): the listener is added once per instance, to a child
+    object that dies with it. The bases' modules are read from disk, under the project's root
+    (:class:`leakspot.python.bases.SourceFinder`), whether or not the run checks them.
+
+    Args:
+        findings: findings of any files; those with ``Finding.bases`` are looked into.
+        root: the folder that the findings' paths are relative to.
+    """
+    pending = [f for f in findings if f.slug == "listener-never-removed" and f.bases]
+    if not pending:
+        return findings
+    from leakspot.python.bases import SourceFinder, search_bases
+    from leakspot.python.checks.listener_never_removed import creates_attribute
+
+    finder = SourceFinder(_project_root(root))
+    dropped = set()
+    for f in pending:
+        for q in f.bases:
+            found = finder.find_class(root / f.location.path, q)
+            if found is None:
+                continue
+            module, cls = found
+            own = creates_attribute(module, cls, f.key)
+            if own or (own is None and search_bases(module, cls, f.key, creates_attribute, finder.find)[0]):
+                dropped.add(id(f))
+                break
+    return [f for f in findings if id(f) not in dropped]
 
 
 def _with_project_wrappers(files: list[SourceFile], codes: frozenset[str], settings: Settings,
@@ -438,6 +471,7 @@ def run(
     result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
     result.findings = drop_grown_at_import(result.findings, result.calls)
+    result.findings = drop_owned_by_base(result.findings, root)
     result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))

@@ -69,6 +69,9 @@ class Finding:
             container's name).
         grown_by: ``unbounded-module-cache``: the names whose calls grow the container, for
             the project phase (:func:`leakspot.engine.drop_grown_at_import`).
+        bases: ``listener-never-removed`` on ``self.<key>`` in a constructor: the
+            import-qualified names of the class's bases that may create that attribute, for the
+            project phase (:func:`leakspot.engine.drop_owned_by_base`).
     """
 
     code: str
@@ -82,6 +85,7 @@ class Finding:
     fingerprint: str = ""
     key: str = ""  # rule-specific subject for the project phase (a container's name)
     grown_by: tuple[str, ...] = ()  # functions, or the class whose __init__ grows it; () if unnamed
+    bases: tuple[str, ...] = ()  # base classes in other modules that may create ``self.<key>``
     suppression: str | None = None  # the justification, when suppressed
     suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
     #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.runtime.matcher`): verdict, class,

@@ -36,7 +36,7 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import analyze_source, drop_bounded_elsewhere, drop_grown_at_import, run
+from leakspot.engine import analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -95,10 +95,11 @@ class LeakspotServer(LanguageServer):
         language = language_of(path) or {"python": "python", "c": "c"}.get(doc.language_id or "")
         if language is None:
             return []
+        top = self.root
         try:
             display = path.resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
-            display = path.name
+            display, top = path.name, path.parent
         result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
         previous = self.shrunk.get(display)
         self.shrunk[display] = result.shrunk
@@ -109,6 +110,8 @@ class LeakspotServer(LanguageServer):
         moved = (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1]) if language == "python" else set()
         self.grown[uri] = {n for f in result.findings for n in f.grown_by}
         findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
+        # base classes in other modules are read from disk, as saved
+        findings = drop_owned_by_base(findings, top)
         if (previous or frozenset()) != result.shrunk or moved:
             # this file's facts changed: the open documents that depend on them are re-checked
             for other in list(self.workspace.text_documents):

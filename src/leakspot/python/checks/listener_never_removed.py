@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from leakspot.python.bases import search_bases
 from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
                                     process_targets, python_check, short_name as _short)
-from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _is_script, _params
+from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _callable_name, _is_script, _params
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -181,6 +182,9 @@ class ListenerNeverRemoved(PythonCheck):
         if any(self._calls_on(func.value, name, fn) for name in pair.remove_also):
             return True
         self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
+        bases = self._deferred_bases(func.value, fn)
+        if bases:
+            self.findings[-1].key, self.findings[-1].bases = func.value.attr, bases
         return True
 
     def _handle_kept(self, call: ast.Call) -> bool:
@@ -260,6 +264,10 @@ class ListenerNeverRemoved(PythonCheck):
                else "it can never be removed")
         self.report(call, call=shown, detail=f"adds {_a(pair.what)} each time `{fn.name}()` runs and {why}: "
                     "they accumulate, with everything they reference")
+        # the name whose calls run `fn`: the project phase drops the finding when the run
+        # calls it only at set-up (`MainBackend(...)` at the bottom of a launcher script)
+        name = _callable_name(self.module, fn)
+        self.findings[-1].grown_by = (name,) if name else ()
 
     def _repeating(self, node: ast.AST, pair: Pair):
         """The function around ``node`` when it may run many times and the add is not guarded
@@ -358,38 +366,31 @@ class ListenerNeverRemoved(PythonCheck):
             return parameters and recv.id in params and recv.id not in ("self", "cls") and (
                 fn.name in PER_INSTANCE or self._in_loop(call, fn))
         if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == "self":
-            return not self._created_by_class(recv.attr, fn)
+            cls = self.module.parent(fn)
+            if not isinstance(cls, ast.ClassDef):
+                return True
+            own = creates_attribute(self.module, cls, recv.attr)
+            if own is None and fn.name in PER_INSTANCE:
+                # `self.text`, built by a base class of this module, in the constructor: the
+                # binding is made once per instance, on a child that dies with it
+                return not search_bases(self.module, cls, recv.attr, creates_attribute)[0]
+            return not own
         return False
+
+    def _deferred_bases(self, recv: ast.expr, fn) -> tuple[str, ...]:
+        """For a receiver ``self.<attr>`` in a constructor (:data:`PER_INSTANCE`) of a class
+        that never sets the attribute, the import-qualified bases whose modules may create it
+        (:func:`leakspot.python.bases.search_bases`): the project phase looks in their files
+        (:func:`leakspot.engine.drop_owned_by_base`)."""
+        cls = self.module.parent(fn)
+        if not (_on_self(recv) and isinstance(cls, ast.ClassDef) and fn.name in PER_INSTANCE
+                and creates_attribute(self.module, cls, recv.attr) is None):
+            return ()
+        return search_bases(self.module, cls, recv.attr, creates_attribute)[1]
 
     def _is_module(self, name: ast.Name) -> bool:
         q = self.qualified(name) or ""
         return "." not in q  # `import asyncio`: a module, not an emitter
-
-    def _created_by_class(self, attr: str, fn) -> bool:
-        """Does the class around ``fn`` assign ``self.<attr>`` a new object (a call that is
-        not a getter such as ``asyncio.get_event_loop()``)?"""
-        cls = self.module.parent(fn)
-        if not isinstance(cls, ast.ClassDef):
-            return False
-        for node in ast.walk(cls):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if not any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
-                           and t.value.id == "self" for t in targets):
-                    continue
-                if isinstance(node.value, ast.Call):
-                    return _new_object(node.value)
-                # `frame = TextFrame(parent); self.info_text = frame.text`: a part of an
-                # object this method built
-                root = node.value
-                while isinstance(root, ast.Attribute):
-                    root = root.value
-                where = self.module.enclosing_function(node)
-                if isinstance(root, ast.Name) and root.id != "self" and where is not None:
-                    built = assigned_values(where, root.id)
-                    if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
-                        return True
-        return False
 
     def _used_again(self, saved: ast.expr, fn) -> bool:
         if isinstance(saved, ast.Name):
@@ -610,6 +611,33 @@ def _once_per_class(test: ast.expr, body: list[ast.stmt]) -> bool:
 #: Keyword arguments that pass something to call back.
 CALLBACK_KEYWORD = re.compile(r"(^|_)(cb|callback|callbacks|handler|listener|func|fn|function|observer|"
                               r"receiver|target|hook|coro|on|slot)($|_)|^on_", re.I)
+
+
+def creates_attribute(module, cls: ast.ClassDef, attr: str) -> bool | None:
+    """Does the code of ``cls`` create ``self.<attr>``: assign it a new object (a call that is
+    not a getter such as ``asyncio.get_event_loop()``), or a part of an object that the same
+    method built (``frame = TextFrame(parent); self.info_text = frame.text``)? The first call
+    assigned to it in the class decides; False when only other values are; None when the
+    class never assigns it."""
+    assigned = None
+    for node in ast.walk(cls):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                       and t.value.id == "self" for t in targets):
+                continue
+            if isinstance(node.value, ast.Call):
+                return _new_object(node.value)
+            assigned = False
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            where = module.enclosing_function(node)
+            if isinstance(root, ast.Name) and root.id != "self" and where is not None:
+                built = assigned_values(where, root.id)
+                if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
+                    return True
+    return assigned
 
 
 def _new_object(call: ast.Call) -> bool:

@@ -1183,9 +1183,10 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     counting as a call of it: a call at module level, in a class body or in a
     decorator runs when the module is imported (unless a loop there repeats it), and so does
     one outside loops in a function
-    named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``), or nested in
-    one. Facts for the project phase, which drops an
-    ``unbounded-module-cache`` finding whose growing functions the run calls only at import
+    named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``; not ``__init__``,
+    which runs per instance), or nested in one. A class named as a base counts as called inside a function: its constructor runs
+    whenever a subclass is made. Facts for the project phase, which drops an
+    ``unbounded-module-cache`` or ``listener-never-removed`` finding whose functions the run calls only at import
     (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
     calls a request handler by name, the application never does."""
     runtime: set[str] = set()
@@ -1203,9 +1204,15 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
             continue
         fn = mod.enclosing_function(call)
         if fn is not None and id(fn) not in setup:
-            setup[id(fn)] = any(SETUP_NAME.search(g.name) for g in _function_chain(mod, fn))
+            setup[id(fn)] = any(SETUP_NAME.search(g.name) and not g.name.startswith("__") for g in _function_chain(mod, fn))
         once = (fn is None or setup[id(fn)]) and not _in_loop(mod, call, fn)
         (at_import if once else runtime).add(name)
+    # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, which
+    # the name's own calls do not tell
+    for cls in mod.nodes(ast.ClassDef):
+        for base in cls.bases:
+            if isinstance(base, (ast.Name, ast.Attribute)):
+                runtime.add(base.id if isinstance(base, ast.Name) else base.attr)
     return frozenset(runtime), frozenset(at_import)
 
 
