@@ -207,7 +207,7 @@ def drop_owned_by_base(findings: list[Finding], root: Path) -> list[Finding]:
     (``class AstView(ui_utils.TreeFrame)``, whose ``TreeFrame.__init__`` builds
     ``self.tree = ttk.Treeview(self)``): the listener is added once per instance, to a child
     object that dies with it. The bases' modules are read from disk, under the project's root
-    (:class:`leakspot.python.bases.SourceFinder`), whether or not the run checks them.
+    (:meth:`leakspot.python.bases.SourceFinder.inherited`), whether or not the run checks them.
 
     Args:
         findings: findings of any files; those with ``Finding.bases`` are looked into.
@@ -216,21 +216,11 @@ def drop_owned_by_base(findings: list[Finding], root: Path) -> list[Finding]:
     pending = [f for f in findings if f.slug == "listener-never-removed" and f.bases]
     if not pending:
         return findings
-    from leakspot.python.bases import SourceFinder, search_bases
+    from leakspot.python.bases import SourceFinder
     from leakspot.python.checks.listener_never_removed import creates_attribute
 
     finder = SourceFinder(_project_root(root))
-    dropped = set()
-    for f in pending:
-        for q in f.bases:
-            found = finder.find_class(root / f.location.path, q)
-            if found is None:
-                continue
-            module, cls = found
-            own = creates_attribute(module, cls, f.key)
-            if own or (own is None and search_bases(module, cls, f.key, creates_attribute, finder.find)[0]):
-                dropped.add(id(f))
-                break
+    dropped = {id(f) for f in pending if finder.inherited(root / f.location.path, f.bases, f.key, creates_attribute)}
     return [f for f in findings if id(f) not in dropped]
 
 

@@ -48,7 +48,7 @@ def search_bases(module: PythonModule, cls: ast.ClassDef, attr: str, owns: Owns,
 
     Bases written as a plain name of a class defined in the same module are followed there;
     imported ones through ``find`` when it is given, else they are returned as deferred, for
-    a later search with the project's files (:class:`SourceFinder`). A base that sets the
+    a later search with the project's files (:meth:`SourceFinder.inherited`). A base that sets the
     attribute to something it does not create ends its chain; one that never sets it is
     searched in turn. Bases that are not names (``Generic[T]``, calls) and those of the
     standard library are skipped.
@@ -61,30 +61,44 @@ def search_bases(module: PythonModule, cls: ast.ClassDef, attr: str, owns: Owns,
     seen = set() if seen is None else seen
     deferred: list[str] = []
     for base in cls.bases:
-        target = None
         if isinstance(base, ast.Name) and base.id not in module.names.aliases:
             local = module_class(module, base.id)
             target = (module, local) if local is not None else None
         else:
             q = module.names.qualified(base)
-            if not q or q.startswith("builtins.") or q.split(".")[0] in sys.stdlib_module_names:
+            if not q or not _maybe_project(q):
                 continue
             if find is None:
                 deferred.append(q)
                 continue
             target = find(module, q)
-        if target is None or (target[0].path, target[1].name) in seen:
-            continue
-        seen.add((target[0].path, target[1].name))
-        verdict = owns(target[0], target[1], attr)
-        if verdict:
-            return True, ()
-        if verdict is None:
-            owned, more = search_bases(target[0], target[1], attr, owns, find, seen)
+        if target is not None:
+            owned, more = _creates_or_inherits(target, attr, owns, find, seen)
             if owned:
                 return True, ()
             deferred.extend(more)
     return False, tuple(deferred)
+
+
+def _creates_or_inherits(target: tuple[PythonModule, ast.ClassDef], attr: str, owns: Owns, find: Find | None,
+                         seen: set) -> tuple[bool, tuple[str, ...]]:
+    """:func:`search_bases` for one class: does it create ``self.<attr>``, or, when it never
+    sets it, one of its own bases? Each class is judged once per search (``seen``)."""
+    module, cls = target
+    if (module.path, cls.name) in seen:
+        return False, ()
+    seen.add((module.path, cls.name))
+    verdict = owns(module, cls, attr)
+    if verdict is None:
+        return search_bases(module, cls, attr, owns, find, seen)
+    return bool(verdict), ()
+
+
+def _maybe_project(qualified: str) -> bool:
+    """Can an import-qualified name be of the project's own source: not a builtin nor of
+    the standard library?"""
+    return not qualified.startswith("builtins.") and qualified.lstrip(".") != "" and (
+        qualified.startswith(".") or qualified.split(".")[0] not in sys.stdlib_module_names)
 
 
 class SourceFinder:
@@ -112,6 +126,17 @@ class SourceFinder:
                 self.modules[path] = None
         return self.modules[path]
 
+    def inherited(self, importer: Path, bases: tuple[str, ...], attr: str, owns: Owns) -> bool:
+        """Does one of ``bases`` (import-qualified names in the file ``importer``, as
+        :func:`search_bases` defers them) create ``self.<attr>``, itself or through its own
+        bases?"""
+        seen: set = set()
+        for q in bases:
+            found = self.find_class(importer, q)
+            if found is not None and _creates_or_inherits(found, attr, owns, self.find, seen)[0]:
+                return True
+        return False
+
     def find(self, module: PythonModule, qualified: str) -> tuple[PythonModule, ast.ClassDef] | None:
         """:data:`Find` for a module loaded from disk (``module.path`` is its file)."""
         return self.find_class(Path(module.path), qualified)
@@ -124,7 +149,7 @@ class SourceFinder:
         :data:`MAX_HOPS` times."""
         level = len(qualified) - len(qualified.lstrip("."))
         parts = qualified[level:].split(".")
-        if not parts[-1] or (level == 0 and (len(parts) < 2 or parts[0] in sys.stdlib_module_names)):
+        if not parts[-1] or not _maybe_project(qualified) or (level == 0 and len(parts) < 2):
             return None
         package, name = parts[:-1], parts[-1]
         for folder in self._folders(importer.resolve(), level):
