@@ -26,6 +26,11 @@ else:  # pragma: no cover
 
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger", "logging.getLoggerClass"})
 RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__"})
+#: Lifecycle hooks named for start-up (``on_startup``, ``on_after_startup``, ``startup_event``):
+#: a framework or plugin host calls each once, when the program starts.
+STARTUP_NAME = re.compile(r"(^|_)(?i:startup)(_|$)|^(?i:startup)[A-Z]|[a-z](Startup)([A-Z]|$)")
+#: Decorators that cache a function's result per arguments: with no arguments, its body runs once.
+CACHE_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 PER_INSTANCE = frozenset({"__init__", "__new__", "__call__", "__enter__", "__aenter__", "__post_init__"})
 #: Getters whose value a `replace` setter can put back.
 GETTERS = {"sys.gettrace": "sys.settrace", "sys.getprofile": "sys.setprofile",
@@ -175,8 +180,8 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self._repeating(call, pair)
         if fn is None or not self._outlives(func.value, call, fn, pair.parameter_receivers):
             return True
-        if is_test_module(self.module.path) and _on_self(func.value):
-            return True  # a test harness's client or server lives for one test
+        if is_test_module(self.module.path) and (_on_self(func.value) or _is_parameter(func.value, fn)):
+            return True  # a test harness's client or server, or one it is handed, lives for one test
         if pair.remove and self._module_calls(pair.remove):
             return True
         if any(self._calls_on(func.value, name, fn) for name in pair.remove_also):
@@ -483,9 +488,21 @@ class ListenerNeverRemoved(PythonCheck):
             if is_test_name(n) or n in process_targets(self.module) or any(
                     _short(d.func if isinstance(d, ast.Call) else d) == "fixture" for d in f.decorator_list):
                 return True
+            if STARTUP_NAME.search(n) or self._cached_without_arguments(f):
+                return True
         # a program that runs once, nothing imports it; a Django management command's
         # `handle()` runs once per `manage.py` invocation, as a script's `main()` does
         return _is_script(self.module) or "/management/commands/" in f"/{self.module.path}"
+
+    def _cached_without_arguments(self, fn) -> bool:
+        """Is ``fn`` a function of no parameters under ``@functools.cache`` or ``@lru_cache``
+        (zarr's ``_ensure_handler()``, which adds its handler "only once")? Its body runs on
+        the first call; every later call returns the cached result."""
+        a = fn.args
+        if a.posonlyargs or a.args or a.kwonlyargs or a.vararg or a.kwarg:
+            return False
+        return any(self.qualified(d.func if isinstance(d, ast.Call) else d) in CACHE_DECORATORS
+                   for d in fn.decorator_list)
 
     def _resets_lists(self, attr: str) -> bool:
         """``logger.handlers = []``, ``root.handlers[:] = saved`` or ``logger.handlers.clear()``."""
@@ -667,6 +684,11 @@ def _fork_child(module, node: ast.AST, fn) -> bool:
                 return True
         child, p = p, module.parent(p)
     return False
+
+
+def _is_parameter(expr: ast.expr, fn) -> bool:
+    """Is ``expr`` a plain parameter of ``fn`` (not ``self`` or ``cls``)?"""
+    return isinstance(expr, ast.Name) and expr.id in _params(fn) - {"self", "cls"}
 
 
 def _no_callback(call: ast.Call) -> bool:

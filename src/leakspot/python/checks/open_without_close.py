@@ -343,9 +343,10 @@ class ResourceCheck(PythonCheck):
             node, p = p, parents.get(id(p))
         if _captured(p, parents, top):
             return True
-        if (isinstance(p, ast.Assign) and p.value is node and len(p.targets) == 1
-                and isinstance(p.targets[0], ast.Name)):
-            self._aliases.add(p.targets[0].id)
+        target = (p.targets[0] if isinstance(p, ast.Assign) and len(p.targets) == 1
+                  else p.target if isinstance(p, ast.AnnAssign) else None)
+        if target is not None and p.value is node and isinstance(target, ast.Name):
+            self._aliases.add(target.id)  # `name = f.name`, `name: Final = f.name`
             return False
         if isinstance(p, ast.Call):
             if node is p.func:
