@@ -46,6 +46,20 @@ def test_bad_input_is_a_notification_not_a_lost_run(tmp_path: Path) -> None:
     assert "broken.py:1: cannot parse" in r.stderr
 
 
+def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
+    # zarr 3 is written with PEP 695 type aliases and parameters; leakspot parses with the `ast`
+    # of the Python it runs on, so a 3.11 install cannot read them and says why
+    (tmp_path / "pairs.py").write_text("type Pair[T] = tuple[T, T]\n\n\ndef first[T](p: Pair[T]) -> T:\n    return p[0]\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    r = run("check", ".", cwd=tmp_path)
+    assert "broken.py:1: cannot parse" in r.stderr and "broken.py:1: cannot parse: invalid syntax\n" in r.stderr
+    if sys.version_info < (3, 12):
+        assert r.returncode == 2
+        assert "pairs.py:1: cannot parse: invalid syntax (this looks like Python 3.12 syntax" in r.stderr
+    else:
+        assert "pairs.py" not in r.stderr
+
+
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
     r = run("check", "nope.py", cwd=tmp_path)
     assert r.returncode == 2 and "nope.py" in r.stderr

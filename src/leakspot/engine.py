@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +130,29 @@ def _python(display: str, data: bytes, rules, settings: Settings):
     try:
         module = parse_python(display, data)
     except SyntaxError as exc:
-        msg = f"cannot parse: {exc.msg}"
+        msg = f"cannot parse: {exc.msg}{_newer_syntax(exc)}"
         return FileResult(notifications=[Notification(display, msg, line=exc.lineno or 0, kind="parse-error")])
     except (ValueError, UnicodeDecodeError) as exc:
         return FileResult(notifications=[Notification(display, f"cannot decode: {exc}", kind="decode-error")])
     return FileResult(run_python_checks(module, rules, settings), [], 0, shrunk_names(module), call_names(module))
+
+
+#: Lines of syntax that Python 3.12 added (PEP 695: ``type X = ...``, ``def f[T](...)``,
+#: ``class C[T]:``), which an older interpreter's parser rejects.
+PEP_695 = re.compile(r"^\s*(type\s+[A-Za-z_]\w*\s*[\[=]|(async\s+)?def\s+[A-Za-z_]\w*\s*\[|class\s+[A-Za-z_]\w*\s*\[)")
+
+
+def _newer_syntax(exc: SyntaxError) -> str:
+    """A hint for a parse error that is newer syntax, not a mistake: leakspot parses with the
+    ``ast`` of the Python it runs on. Empty when the running Python has the syntax (3.12+) or
+    the line does not look like it (PEP 695 type parameters; PEP 701 f-strings)."""
+    if sys.version_info >= (3, 12):
+        return ""
+    if PEP_695.match(exc.text or "") or (exc.msg or "").startswith("f-string"):
+        running = ".".join(map(str, sys.version_info[:2]))
+        return (f" (this looks like Python 3.12 syntax, and leakspot runs on Python {running}: "
+                "install it under the Python the project uses)")
+    return ""
 
 
 def _c(display: str, data: bytes, rules, settings: Settings):
@@ -162,25 +181,75 @@ def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str], settings: Set
 
 
 def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozenset[str], frozenset[str]]]) -> list[Finding]:
-    """Cross-file facts: drop an ``unbounded-module-cache`` finding whose growing functions
-    (``Finding.grown_by``) the run calls, and calls only at import time: a registry of the
-    instances that other modules make at module level (``SERVICES.append(self)`` in
-    ``Service.__init__``, with ``hello = Service(...)`` at the top of each view module), or a
-    factory that they call there. A name also called inside any function of the run, or never
-    called in it, keeps the finding: the rule cannot tell how often an outside caller runs.
+    """Cross-file facts: drop an ``unbounded-module-cache`` or ``listener-never-removed``
+    finding whose growing functions (``Finding.grown_by``) the run calls, and calls only at
+    import time: a registry of the instances that other modules make at module level
+    (``SERVICES.append(self)`` in ``Service.__init__``, with ``hello = Service(...)`` at the top
+    of each view module), or a factory that they call there. A name also called inside any
+    function of the run, or never called in it, keeps the finding: the rule cannot tell how
+    often an outside caller runs.
+
+    Calls are matched by name, through the imports where they resolve (:func:`may_call`):
+    ``ast.parse(...)`` is not a call of a project's ``parse()``, nor is a call of another
+    module's own function of that name; a call the imports do not resolve (``obj.parse()``)
+    may be a call of any function so named.
 
     Args:
         findings: findings of any files.
         calls: for each Python file (display path), the names it calls (inside functions, at
-            import time) (``FileResult.calls``).
+            import time) (``FileResult.calls``): bare names, or dotted ones resolved through
+            its imports.
     """
-    runtime = set().union(*(r for r, _ in calls.values())) if calls else set()
-    at_import = set().union(*(i for _, i in calls.values())) if calls else set()
+    if not calls:
+        return findings
+    runtime = set().union(*(r for r, _ in calls.values()))
+    at_import = set().union(*(i for _, i in calls.values()))
+    from leakspot.python.checks.unbounded_module_cache import module_dotted
+    modules = {module_dotted(p): p.endswith("__init__.py") for p in calls}
+
+    def once(name: str) -> bool:
+        return (any(may_call(c, name, modules) for c in at_import)
+                and not any(may_call(c, name, modules) for c in runtime))
+
     return [
         f for f in findings
         if not (f.slug in ("unbounded-module-cache", "listener-never-removed") and f.grown_by
-                and all(n in at_import and n not in runtime for n in f.grown_by))
+                and all(once(n) for n in f.grown_by))
     ]
+
+
+def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
+    """May a call recorded as ``call`` run the function named ``target``?
+
+    Args:
+        call: a name from ``FileResult.calls``: bare (``"parse"``, unresolved: it may be any
+            function or method of that name) or dotted through the caller's imports
+            (``"pkg.args.parse"``, ``"ast.parse"``).
+        target: a ``Finding.grown_by`` name: dotted by its module for a module-level function
+            or class (``"pkg.args.parse"``), bare for a method.
+        modules: the run's Python modules (dotted name: whether it is a package's
+            ``__init__``, which may re-export what it imports).
+
+    A dotted call of the same last name is ruled out when its module is the standard
+    library's or a third party's (no module of the run is in its top-level package), or
+    when it is another module of the run that is not a package (a module's own function).
+    """
+    from leakspot.python.checks.unbounded_module_cache import same_module
+    name = target.rsplit(".", 1)[-1]
+    if "." not in call:
+        return call == name
+    where, called = call.rsplit(".", 1)
+    if called != name:
+        return False
+    if "." in target and same_module(where, target.rsplit(".", 1)[0]):
+        return True
+    top = where.split(".")[0]
+    if top == "builtins" or not any(top in m.split(".") for m in modules):
+        return False  # `ast.parse`, `requests.get`: not the project's
+    if top in sys.stdlib_module_names and not any(m.split(".")[0] == top for m in modules):
+        return False
+    run_module = [package for m, package in modules.items() if same_module(where, m)]
+    return not (run_module and not any(run_module))
 
 
 def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[str]]) -> list[Finding]:

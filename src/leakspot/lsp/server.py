@@ -107,8 +107,10 @@ class LeakspotServer(LanguageServer):
         if language == "python":
             self.calls[display] = result.calls
         # the names whose calls moved in or out of functions: they decide other documents' findings
-        moved = (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1]) if language == "python" else set()
-        self.grown[uri] = {n for f in result.findings for n in f.grown_by}
+        # (by last name: `pkg.args.parse` and `parse` may be the same function)
+        moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])}
+                 if language == "python" else set())
+        self.grown[uri] = {n.rsplit(".", 1)[-1] for f in result.findings for n in f.grown_by}
         findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
         # base classes in other modules are read from disk, as saved
         findings = drop_owned_by_base(findings, top)

@@ -31,7 +31,7 @@ def render(result: RunResult) -> str:
     errors = sum(1 for x in result.notifications if x.level == "error")
     summary = (
         f"Found {n} finding{'s' if n != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
-        f" ({result.lines} lines)."
+        f" ({result.lines} line{'s' if result.lines != 1 else ''})."
     )
     in_source = len(result.suppressed) - result.baselined
     if in_source:

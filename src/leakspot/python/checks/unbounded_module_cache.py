@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
-from leakspot.python.parse import FunctionNode
+from leakspot.python.parse import FunctionNode, function_locals
 
 CONTAINER_CALLS = frozenset(
     {
@@ -1198,11 +1198,26 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     # callee of a call is: a class used so makes one instance per decorated function
     decorators = [(d, d) for node in mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
                   for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
+    here = module_dotted(mod.path)
+    local: dict[int, frozenset[str]] = {}
+
+    def called(f: ast.expr, fn) -> str | None:
+        # `bpargs.parse` after `from . import args as bpargs`: "pkg.args.parse"; a name the
+        # imports do not resolve (a local, a method, this module's own def) stays bare
+        if not isinstance(f, (ast.Name, ast.Attribute)):
+            return None
+        if fn is not None and id(fn) not in local:
+            local[id(fn)] = frozenset().union(*(function_locals(g) for g in _function_chain(mod, fn)))
+        q = mod.names.qualified(f, local.get(id(fn), frozenset()) if fn is not None else frozenset())
+        if q:
+            return absolute_name(q, here, mod.path.endswith("__init__.py"))
+        return f.id if isinstance(f, ast.Name) else f.attr
+
     for call, f in [(c, c.func) for c in mod.nodes(ast.Call)] + decorators:
-        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        fn = mod.enclosing_function(call)
+        name = called(f, fn)
         if name is None:
             continue
-        fn = mod.enclosing_function(call)
         if fn is not None and id(fn) not in setup:
             setup[id(fn)] = any(SETUP_NAME.search(g.name) and not g.name.startswith("__") for g in _function_chain(mod, fn))
         once = (fn is None or setup[id(fn)]) and not _in_loop(mod, call, fn)
@@ -1211,9 +1226,48 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     # the name's own calls do not tell
     for cls in mod.nodes(ast.ClassDef):
         for base in cls.bases:
-            if isinstance(base, (ast.Name, ast.Attribute)):
-                runtime.add(base.id if isinstance(base, ast.Name) else base.attr)
+            name = called(base, mod.enclosing_function(cls))
+            if name:
+                runtime.add(name)
     return frozenset(runtime), frozenset(at_import)
+
+
+def module_dotted(path: str) -> str:
+    """The dotted module name of a ``/``-separated path relative to the run's root
+    (``"pkg/args.py"``: ``"pkg.args"``; ``"pkg/__init__.py"``: ``"pkg"``; ``"src/zarr/x.py"``:
+    ``"src.zarr.x"``, which :func:`same_module` matches to ``zarr.x``). Only the trailing
+    folders that are identifiers count: a file under ``../litellm-1.110.2/litellm/`` is in
+    ``litellm``."""
+    parts = path.split("/")
+    last = parts[-1].rsplit(".", 1)[0]
+    parts = parts[:-1] if last == "__init__" else parts[:-1] + [last]
+    kept: list[str] = []
+    for part in reversed(parts):
+        if not part.isidentifier():
+            break
+        kept.append(part)
+    return ".".join(reversed(kept))
+
+
+def absolute_name(qualified: str, here: str, package: bool) -> str:
+    """``qualified`` from :meth:`leakspot.python.parse.Names.qualified`, with a relative
+    import (``".args.parse"``) made absolute from ``here``, the importing module's dotted name
+    (a package's own when ``package``: its ``__init__.py``), as the language reference's
+    import system resolves ``__package__`` (section 5.7, package relative imports)."""
+    level = len(qualified) - len(qualified.lstrip("."))
+    if not level:
+        return qualified
+    base = here.split(".") if here else []
+    if not package:
+        base = base[:-1]
+    base = base[:len(base) - (level - 1)] if level > 1 else base
+    return ".".join(base + [qualified[level:]]) if base else qualified[level:]
+
+
+def same_module(a: str, b: str) -> bool:
+    """Do two dotted module names name the same module, one maybe seen from a folder above
+    the package (``"src.zarr"`` and ``"zarr"``)?"""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
 def _in_loop(mod, node, fn) -> bool:
@@ -1229,14 +1283,17 @@ def _in_loop(mod, node, fn) -> bool:
 
 
 def _callable_name(mod, fn) -> str:
-    """The name a call of which runs ``fn``: a module-level function's own; for a method, its
-    name, or its class's for ``__init__``/``__new__``/``__post_init__``; "" for a nested
-    function (its callers cannot be told by name)."""
+    """The name a call of which runs ``fn``: a module-level function's own, qualified by its
+    module (``"pkg.args.parse"``); its class's, so qualified, for ``__init__``/``__new__``/
+    ``__post_init__``; a method's bare name (``"load"``: its callers' receivers cannot be
+    resolved); "" for a nested function (its callers cannot be told by name)."""
     parent = mod.parent(fn)
     if parent is mod.tree:
-        return fn.name
+        return f"{module_dotted(mod.path)}.{fn.name}".lstrip(".")
     if isinstance(parent, ast.ClassDef) and mod.parent(parent) is mod.tree:
-        return parent.name if fn.name in ("__init__", "__new__", "__post_init__") else fn.name
+        if fn.name in ("__init__", "__new__", "__post_init__"):
+            return f"{module_dotted(mod.path)}.{parent.name}".lstrip(".")
+        return fn.name
     return ""
 
 
