@@ -13,7 +13,9 @@ runs to the matching ``enable`` or the end of the file; ``disable-file`` anywher
 file. Slugs are canonical, codes are accepted. The text after `` -- `` is the justification
 kept with the suppressed finding. A suppression that names no rule or an unknown one is an
 ``invalid-suppression`` finding; one that suppresses nothing (for an enabled rule) is an
-``unused-suppression`` finding.
+``unused-suppression`` finding. A trailing ``# noqa: B019`` or ``# pylint:
+disable=consider-using-with`` that silences another linter's rule for the same finding
+(:data:`EQUIVALENT_CODES`) silences ours on that line, and is never reported as unused.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ DIRECTIVE = re.compile(
     r"(?:#|//|/\*)\s*leakspot:\s*(?P<kind>ignore|disable-file|disable|enable)\b"
     r"(?:\[(?P<rules>[^\]]*)\])?(?:\s+--\s*(?P<reason>.*?))?\s*(?:\*/\s*)?$"
 )
+#: Other linters' codes for the same finding: a line that silences one for ruff, flake8 or
+#: pylint (``# noqa: B019``, ``# pylint: disable=consider-using-with``) silences ours too,
+#: since someone has judged that line already. flake8-bugbear B019 (``lru_cache`` on a method),
+#: ruff RUF006 (a task whose reference is not kept), flake8-simplify SIM115 and pylint R1732
+#: (``consider-using-with``: a file or process opened outside ``with``).
+EQUIVALENT_CODES = {
+    "B019": ("LK102",), "RUF006": ("LK105",),
+    "SIM115": ("LK103", "LK104"), "PLR1732": ("LK103", "LK104"), "R1732": ("LK103", "LK104"),
+    "consider-using-with": ("LK103", "LK104"),
+}
+NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
+PYLINT_DISABLE = re.compile(r"#\s*pylint\s*:\s*disable\s*=\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)")
 #: Rules implemented here, not by a check: they judge the suppression comments themselves.
 META_RULES = frozenset({"LK901", "LK903"})
 STANDALONE = re.compile(r"^\s*(?:#|//|/\*)")
@@ -56,6 +70,26 @@ class Directive:
     reason: str = ""
     unknown: list[str] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    external: bool = False  # another linter's (``# noqa: B019``): never reported as unused
+
+
+def _external(line: str, number: int) -> Directive | None:
+    """A trailing ``# noqa: ...`` or ``# pylint: disable=...`` on ``line`` that names one of
+    :data:`EQUIVALENT_CODES`, as an ``ignore`` of our equivalent rules on that line."""
+    if STANDALONE.match(line):
+        return None
+    for pattern in (NOQA, PYLINT_DISABLE):
+        m = pattern.search(line)
+        if not m:
+            continue
+        named = [c for c in re.split(r"[\s,]+", m.group("codes")) if c]
+        found = [c for c in named if c.upper() in EQUIVALENT_CODES or c in EQUIVALENT_CODES]
+        if found:
+            codes = sorted({lk for c in found for lk in EQUIVALENT_CODES.get(c.upper(), EQUIVALENT_CODES.get(c, ()))})
+            tool = "pylint" if pattern is PYLINT_DISABLE else "ruff/flake8"
+            return Directive("ignore", codes, number, m.start() + 1, first=number, last=number,
+                             reason=f"suppressed for {tool} `{', '.join(found)}`", external=True)
+    return None
 
 
 def parse_directives(lines: list[str]) -> list[Directive]:
@@ -64,6 +98,10 @@ def parse_directives(lines: list[str]) -> list[Directive]:
     pending: list[Directive] = []
     open_blocks: dict[str, Directive] = {}
     for number, line in enumerate(lines, start=1):
+        if "noqa" in line or "pylint" in line:
+            other = _external(line, number)
+            if other is not None:
+                out.append(other)
         m = DIRECTIVE.search(line)
         if m:
             names = [x.strip() for x in (m.group("rules") or "").split(",") if x.strip()]
@@ -135,7 +173,7 @@ def apply_suppressions(
             if invalid.code in enabled:
                 extra.append(Finding(invalid.code, invalid.slug, where, invalid.message.format(
                     detail=f"no rule `{name}` (see `leakspot rules`)"), anchor=anchor))
-        if d.kind == "enable" or unused.code not in enabled:
+        if d.kind == "enable" or d.external or unused.code not in enabled:
             continue
         idle = [c for c in d.codes if c in enabled and c not in d.used and c not in (invalid.code, unused.code)]
         if idle:

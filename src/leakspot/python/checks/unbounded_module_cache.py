@@ -1200,6 +1200,10 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
                   for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
     here = module_dotted(mod.path)
     local: dict[int, frozenset[str]] = {}
+    # names this module also defines itself (`def warn_explicit` beside a `try: from _warnings
+    # import warn_explicit`): a call of such a name may run the module's own function
+    own = {n.name for n in mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+           if mod.enclosing_function(n) is None and not _in_class(mod, n)}
 
     def called(f: ast.expr, fn) -> str | None:
         # `bpargs.parse` after `from . import args as bpargs`: "pkg.args.parse"; a name the
@@ -1209,7 +1213,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
         if fn is not None and id(fn) not in local:
             local[id(fn)] = frozenset().union(*(function_locals(g) for g in _function_chain(mod, fn)))
         q = mod.names.qualified(f, local.get(id(fn), frozenset()) if fn is not None else frozenset())
-        if q:
+        if q and not (isinstance(f, ast.Name) and f.id in own):
             return absolute_name(q, here, mod.path.endswith("__init__.py"))
         return f.id if isinstance(f, ast.Name) else f.attr
 
@@ -1268,6 +1272,16 @@ def same_module(a: str, b: str) -> bool:
     """Do two dotted module names name the same module, one maybe seen from a folder above
     the package (``"src.zarr"`` and ``"zarr"``)?"""
     return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def _in_class(mod, node) -> bool:
+    """Is ``node`` in a class body (a method, a nested class)?"""
+    p = mod.parent(node)
+    while p is not None and p is not mod.tree:
+        if isinstance(p, ast.ClassDef):
+            return True
+        p = mod.parent(p)
+    return False
 
 
 def _in_loop(mod, node, fn) -> bool:
