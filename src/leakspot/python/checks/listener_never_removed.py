@@ -544,12 +544,26 @@ class ListenerNeverRemoved(PythonCheck):
                     flag = self._once_flag(test, fn)
                     sets = [t for b in p.body for a in ast.walk(b) if isinstance(a, ast.Assign)
                             for t in a.targets if flag and _flag_name(t) == flag]
+                    sets = sets or (self._set_by_method(p.body, flag, fn) if flag else [])
                     if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)):
                         return True  # (`self.done = True` in `__init__` is once per instance, not once)
                     if _once_per_class(test, p.body):
                         return True
             p = self.module.parent(p)
         return False
+
+    def _set_by_method(self, body: list[ast.stmt], flag: str, fn) -> list[ast.expr]:
+        """The assignments of ``flag`` in the methods of ``fn``'s class that ``body`` calls or
+        hands on as ``self.m``/``cls.m`` (modin's ``if cls.__factory is None:
+        Backend.subscribe(cls._update_factory)``, whose callback sets ``cls.__factory``)."""
+        cls = self.module.parent(fn)
+        if not isinstance(cls, ast.ClassDef):
+            return []
+        methods = {m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        named = {a.attr for b in body for a in ast.walk(b) if isinstance(a, ast.Attribute)
+                 and isinstance(a.value, ast.Name) and a.value.id in ("self", "cls") and a.attr in methods}
+        return [t for name in named if methods[name] is not fn for a in ast.walk(methods[name])
+                if isinstance(a, ast.Assign) for t in a.targets if _flag_name(t) == flag]
 
     def _once_flag(self, test: ast.expr, fn) -> str:
         """The flag a condition tests for "not done yet": ``not done``, or ``_logger is None``
