@@ -1210,9 +1210,12 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
         # imports do not resolve (a local, a method, this module's own def) stays bare
         if not isinstance(f, (ast.Name, ast.Attribute)):
             return None
-        if fn is not None and id(fn) not in local:
-            local[id(fn)] = frozenset().union(*(function_locals(g) for g in _function_chain(mod, fn)))
-        q = mod.names.qualified(f, local.get(id(fn), frozenset()) if fn is not None else frozenset())
+        q = mod.names.qualified(f)
+        if q and fn is not None:
+            # resolved through the imports: unless a local of the function shadows the name
+            if id(fn) not in local:
+                local[id(fn)] = frozenset().union(*(function_locals(g) for g in _function_chain(mod, fn)))
+            q = mod.names.qualified(f, local[id(fn)])
         if q and not (isinstance(f, ast.Name) and f.id in own):
             return absolute_name(q, here, mod.path.endswith("__init__.py"))
         return f.id if isinstance(f, ast.Name) else f.attr
