@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
@@ -1211,10 +1212,12 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
         if not isinstance(f, (ast.Name, ast.Attribute)):
             return None
         q = mod.names.qualified(f)
-        if q and fn is not None:
-            # resolved through the imports: unless a local of the function shadows the name
+        if q and fn is not None and (q.startswith(".") or q.split(".")[0] not in sys.stdlib_module_names):
+            # resolved through the imports to what may be the project's: unless a local of
+            # the function shadows the name (a builtin or standard module so shadowed,
+            # `def f(filter): filter(x)`, is taken as itself: the cost of looking is not worth it)
             if id(fn) not in local:
-                local[id(fn)] = frozenset().union(*(function_locals(g) for g in _function_chain(mod, fn)))
+                local[id(fn)] = frozenset().union(*(_locals_of(mod, g) for g in _function_chain(mod, fn)))
             q = mod.names.qualified(f, local[id(fn)])
         if q and not (isinstance(f, ast.Name) and f.id in own):
             return absolute_name(q, here, mod.path.endswith("__init__.py"))
@@ -1275,6 +1278,14 @@ def same_module(a: str, b: str) -> bool:
     """Do two dotted module names name the same module, one maybe seen from a folder above
     the package (``"src.zarr"`` and ``"zarr"``)?"""
     return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def _locals_of(mod, fn) -> frozenset[str]:
+    """``fn``'s local names, from the cache the file's checks share (``locals_cache``)."""
+    found = mod.locals_cache.get(id(fn))
+    if found is None:
+        found = mod.locals_cache[id(fn)] = function_locals(fn)
+    return found
 
 
 def _in_class(mod, node) -> bool:
