@@ -206,14 +206,23 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozens
     """
     if not calls:
         return findings
-    runtime = set().union(*(r for r, _ in calls.values()))
-    at_import = set().union(*(i for _, i in calls.values()))
     from leakspot.python.checks.unbounded_module_cache import module_dotted
+
+    def by_last_name(sets) -> dict[str, set[str]]:
+        index: dict[str, set[str]] = {}
+        for names in sets:
+            for n in names:
+                index.setdefault(n.rsplit(".", 1)[-1], set()).add(n)
+        return index
+
+    runtime = by_last_name(r for r, _ in calls.values())
+    at_import = by_last_name(i for _, i in calls.values())
     modules = {module_dotted(p): p.endswith("__init__.py") for p in calls}
 
-    def once(name: str) -> bool:
-        return (any(may_call(c, name, modules) for c in at_import)
-                and not any(may_call(c, name, modules) for c in runtime))
+    def once(target: str) -> bool:
+        name = target.rsplit(".", 1)[-1]
+        return (any(may_call(c, target, modules) for c in at_import.get(name, ()))
+                and not any(may_call(c, target, modules) for c in runtime.get(name, ())))
 
     return [
         f for f in findings

@@ -1179,8 +1179,11 @@ def shrunk_names(mod) -> frozenset[str]:
 
 
 def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
-    """The names this module calls (``f(...)``: ``f``; ``x.f(...)``: ``f``; a class: its name),
-    as ``(inside functions, at import time)``, a decorator written without a call (``@memoize``)
+    """The names this module calls, as ``(inside functions, at import time)``: dotted
+    through the imports where they resolve (``bpargs.parse(...)`` after ``from . import args as
+    bpargs`` in ``pkg/cli.py``: ``"pkg.args.parse"``; ``ast.parse(...)``: ``"ast.parse"``;
+    ``open()``: ``"builtins.open"``), else bare (``x.f(...)``, ``f(...)`` of a local or of this
+    module's own ``def``: ``"f"``; a class: its name), a decorator written without a call (``@memoize``)
     counting as a call of it: a call at module level, in a class body or in a
     decorator runs when the module is imported (unless a loop there repeats it), and so does
     one outside loops in a function
