@@ -33,10 +33,11 @@ DIRECTIVE = re.compile(
 #: Other linters' codes for the same finding: a line that silences one for ruff, flake8 or
 #: pylint (``# noqa: B019``, ``# pylint: disable=consider-using-with``) silences ours too,
 #: since someone has judged that line already. flake8-bugbear B019 (``lru_cache`` on a method),
-#: ruff RUF006 (a task whose reference is not kept), flake8-simplify SIM115 and pylint R1732
+#: pylint W1518 (``method-cache-max-size-none``), ruff RUF006 (a task whose reference is not
+#: kept), flake8-simplify SIM115 and pylint R1732
 #: (``consider-using-with``: a file or process opened outside ``with``).
 EQUIVALENT_CODES = {
-    "B019": ("LK102",), "RUF006": ("LK105",),
+    "B019": ("LK102",), "W1518": ("LK102",), "method-cache-max-size-none": ("LK102",), "RUF006": ("LK105",),
     "SIM115": ("LK103", "LK104"), "PLR1732": ("LK103", "LK104"), "R1732": ("LK103", "LK104"),
     "consider-using-with": ("LK103", "LK104"),
 }
