@@ -60,6 +60,26 @@ def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
         assert "pairs.py" not in r.stderr
 
 
+def test_one_changed_file_is_judged_as_in_the_whole_project(tmp_path: Path) -> None:
+    # a pre-commit run names only the changed file; the project's other modules still tell
+    # that `args.parse()` runs once, from `main()`, and `parse_profile()` per command
+    import shutil
+    shutil.copytree(ROOT / "fixtures" / "python" / "project" / "shell", tmp_path / "shell")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shell'\n")
+    r = run("check", "shell/args.py", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    lines = sorted(f["line"] for f in json.loads(r.stdout)["findings"])
+    assert lines == [17], lines
+    # without the project around it, the lone file cannot tell: both are reported
+    (tmp_path / "pyproject.toml").unlink()
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(tmp_path / "shell" / "args.py", alone / "args.py")
+    (alone / "pyproject.toml").write_text("[project]\nname = 'alone'\n")
+    r = run("check", "args.py", "--format", "json", cwd=alone)
+    assert sorted(f["line"] for f in json.loads(r.stdout)["findings"]) == [11, 17]
+
+
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
     r = run("check", "nope.py", cwd=tmp_path)
     assert r.returncode == 2 and "nope.py" in r.stderr

@@ -45,20 +45,22 @@ async def next_diagnostics(client: LanguageClient, uri: str) -> list[types.Diagn
 
 
 async def diagnostics_become(client: LanguageClient, uri: str, codes: list[str]) -> list[types.Diagnostic]:
-    """Wait (30 s at most) until the server publishes diagnostics with these codes for ``uri``;
-    earlier publications (the initial workspace scan, debounced edits) are skipped."""
+    """Wait (30 s at most) until the diagnostics the server last published for ``uri`` have
+    these codes; earlier publications (the initial workspace scan, debounced edits) are
+    skipped. The client's latest diagnostics are polled, not its notifications awaited: two
+    publications read in one turn of the event loop (a loaded machine) would otherwise lose
+    the second between one wait and the next."""
     import asyncio
 
-    async def wait():
-        while True:
-            diags = await next_diagnostics(client, uri)
-            if [d.code for d in diags] == codes:
-                return diags
-
-    current = client.diagnostics.get(uri)
-    if current is not None and [d.code for d in current] == codes:
-        return list(current)
-    return await asyncio.wait_for(wait(), 30)  # returns as soon as it arrives; a busy machine is slow
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        current = client.diagnostics.get(uri)
+        if current is not None and [d.code for d in current] == codes:
+            return list(current)
+        if loop.time() > deadline:
+            raise TimeoutError(f"diagnostics of {uri} stayed {[d.code for d in current or []]}, not {codes}")
+        await asyncio.sleep(0.02)
 
 
 @pytest.mark.asyncio(loop_scope="function")

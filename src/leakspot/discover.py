@@ -78,7 +78,7 @@ def language_of(path: Path) -> str | None:
 
 def discover(
     paths: list[Path], root: Path, exclude: list[str] | None = None,
-    anchored: list[tuple[Path, list[str]]] | None = None,
+    anchored: list[tuple[Path, list[str]]] | None = None, limit: int = 0,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to analyse under ``paths``, sorted, and the paths that do not exist.
 
@@ -88,6 +88,7 @@ def discover(
         exclude: extra gitignore-style patterns, matched relative to ``root``.
         anchored: more patterns, each list matched relative to its own folder (a configuration
             file's ``exclude``, relative to the file).
+        limit: when more than 0, stop walking directories once this many files are found.
     """
     extra = [(base.resolve(), pathspec.GitIgnoreSpec.from_lines(pats)) for base, pats in anchored or [] if pats]
     user = pathspec.GitIgnoreSpec.from_lines(exclude or [])
@@ -104,6 +105,8 @@ def discover(
         elif p.is_dir():
             for f in _walk(p, root, user, defaults, extra):
                 found[f.path.resolve()] = f
+                if limit and len(found) >= limit:
+                    break
         else:
             missing.append(str(given))
     return sorted(found.values()), missing

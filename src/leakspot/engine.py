@@ -283,7 +283,7 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
     ]
 
 
-def drop_owned_by_base(findings: list[Finding], root: Path) -> list[Finding]:
+def drop_owned_by_base(findings: list[Finding], root: Path, project: Path | None = None) -> list[Finding]:
     """Cross-file facts: drop a ``listener-never-removed`` finding on ``self.<attr>`` in a
     constructor when a base class in another module of the project creates that attribute
     (``class AstView(ui_utils.TreeFrame)``, whose ``TreeFrame.__init__`` builds
@@ -301,7 +301,7 @@ def drop_owned_by_base(findings: list[Finding], root: Path) -> list[Finding]:
     from leakspot.python.bases import SourceFinder
     from leakspot.python.checks.listener_never_removed import creates_attribute
 
-    finder = SourceFinder(_project_root(root))
+    finder = SourceFinder(project or _project_root(root))
     dropped = {id(f) for f in pending if finder.inherited(root / f.location.path, f.bases, f.key, creates_attribute)}
     return [f for f in findings if id(f) not in dropped]
 
@@ -391,6 +391,44 @@ def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, s
             if name.endswith((".h", ".c", ".inc")):
                 includes.add((path, name))
     return out, includes
+
+
+#: The most files the project phase walks to read the modules a run does not check.
+PROJECT_FILES_LIMIT = 20000
+
+
+def _project_calls(files: list[SourceFile], findings: list[Finding], project: Path, root: Path,
+                   exclude: list[str] | None, anchored) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """The calls facts (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`) of
+    the project's Python files that the run does not check, for the findings whose growing
+    functions the project phase looks up: a pre-commit run of one changed file then judges
+    them as a run of the whole project does. Only files that mention one of those names are
+    parsed; ``project`` is walked with the run's excludes, up to :data:`PROJECT_FILES_LIMIT`
+    files (beyond that, only the run's own facts count). Files that
+    cannot be read or parsed are left out: they are not the run's."""
+    names = {n.rsplit(".", 1)[-1] for f in findings
+             if f.slug in ("unbounded-module-cache", "listener-never-removed") for n in f.grown_by}
+    if not names:
+        return {}
+    from leakspot.python.checks.unbounded_module_cache import call_names
+    from leakspot.python.parse import parse_python
+
+    checked = {f.path.resolve() for f in files}
+    others, _ = discover([project], root, exclude, anchored, limit=PROJECT_FILES_LIMIT)
+    if len(others) >= PROJECT_FILES_LIMIT:
+        return {}  # not a project but a home folder under `.git`, say: the run's own facts only
+    wanted = [n.encode() for n in names]
+    facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for f in others:
+        if f.language != "python" or f.path.resolve() in checked:
+            continue
+        try:
+            data = f.path.read_bytes()
+            if any(w in data for w in wanted):
+                facts[f.display] = call_names(parse_python(f.display, data))
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
+            continue
+    return facts
 
 
 def _project_root(start: Path) -> Path:
@@ -504,6 +542,7 @@ def run(
     exclude: list[str] | None = None,
     jobs: int | None = None,
     settings: Settings = DEFAULT,
+    project: Path | None = None,
 ) -> RunResult:
     """Discover files under ``paths`` and analyse them.
 
@@ -514,6 +553,10 @@ def run(
         exclude: extra gitignore-style exclude patterns.
         jobs: worker processes (default: the CPU count; 1 disables the pool).
         settings: the configuration (per-file ignores, rule options, extra allocators).
+        project: the project's folder, whose other files the cross-file facts read: the
+            calls of the modules the run does not check (default: ``root``) and base classes
+            (default: the nearest folder at or above ``root`` with ``.git``,
+            ``pyproject.toml`` or ``leakspot.toml``).
     """
     root = root or Path.cwd()
     anchored = [(settings.base, list(settings.exclude))] if settings.exclude else None
@@ -542,8 +585,11 @@ def run(
     result.shrunk = {f.display: out.shrunk for f, out in zip(files, outputs) if out.shrunk}
     result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
-    result.findings = drop_grown_at_import(result.findings, result.calls)
-    result.findings = drop_owned_by_base(result.findings, root)
+    # the calls of the modules under the root that the run does not check (a hook's run of the
+    # staged files, from the repository's top); never above the root, which may be far wider
+    calls = {**_project_calls(files, result.findings, project or root, root, exclude, anchored), **result.calls}
+    result.findings = drop_grown_at_import(result.findings, calls)
+    result.findings = drop_owned_by_base(result.findings, root, project)
     result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)
     result.notifications.sort(key=lambda n: (n.path, n.line, n.message))
