@@ -397,38 +397,47 @@ def _c_facts(paths: list[tuple[Path, str]], settings: Settings) -> tuple[list, s
 PROJECT_FILES_LIMIT = 20000
 
 
-def _project_calls(files: list[SourceFile], findings: list[Finding], project: Path, root: Path,
-                   exclude: list[str] | None, anchored) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    """The calls facts (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`) of
-    the project's Python files that the run does not check, for the findings whose growing
-    functions the project phase looks up: a pre-commit run of one changed file then judges
-    them as a run of the whole project does. Only files that mention one of those names are
-    parsed; ``project`` is walked with the run's excludes, up to :data:`PROJECT_FILES_LIMIT`
-    files (beyond that, only the run's own facts count). Files that
-    cannot be read or parsed are left out: they are not the run's."""
-    names = {n.rsplit(".", 1)[-1] for f in findings
-             if f.slug in ("unbounded-module-cache", "listener-never-removed") for n in f.grown_by}
+def _project_facts(files: list[SourceFile], findings: list[Finding], project: Path, root: Path,
+                   exclude: list[str] | None, anchored) -> tuple[dict[str, frozenset[str]], dict[str, tuple[frozenset[str], frozenset[str]]]]:
+    """The cross-file facts of the project's Python files that the run does not check, for the
+    findings the project phase looks up: the containers they shrink
+    (:func:`~leakspot.python.checks.unbounded_module_cache.shrunk_names`, for a finding's
+    ``key``) and the names they call (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`,
+    for its ``grown_by``). A pre-commit run of one changed file then judges them as a run of
+    the whole project does. Only files that mention one of those names are parsed;
+    ``project`` is walked with the run's excludes, up to :data:`PROJECT_FILES_LIMIT` files
+    (beyond that, only the run's own facts count). Files that cannot be read or parsed are left
+    out: they are not the run's.
+
+    Returns:
+        (shrunk, calls), each keyed by display path, as ``FileResult.shrunk`` and ``.calls``.
+    """
+    slugs = ("unbounded-module-cache", "listener-never-removed")
+    names = {n.rsplit(".", 1)[-1] for f in findings if f.slug in slugs for n in f.grown_by}
+    names |= {f.key for f in findings if f.slug == "unbounded-module-cache" and f.key}
     if not names:
-        return {}
-    from leakspot.python.checks.unbounded_module_cache import call_names
+        return {}, {}
+    from leakspot.python.checks.unbounded_module_cache import call_names, shrunk_names
     from leakspot.python.parse import parse_python
 
     checked = {f.path.resolve() for f in files}
     others, _ = discover([project], root, exclude, anchored, limit=PROJECT_FILES_LIMIT)
     if len(others) >= PROJECT_FILES_LIMIT:
-        return {}  # not a project but a home folder under `.git`, say: the run's own facts only
+        return {}, {}  # not a project but a home folder under `.git`, say: the run's own facts only
     wanted = [n.encode() for n in names]
-    facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    shrunk: dict[str, frozenset[str]] = {}
+    calls: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     for f in others:
         if f.language != "python" or f.path.resolve() in checked:
             continue
         try:
             data = f.path.read_bytes()
             if any(w in data for w in wanted):
-                facts[f.display] = call_names(parse_python(f.display, data))
+                module = parse_python(f.display, data)
+                shrunk[f.display], calls[f.display] = shrunk_names(module), call_names(module)
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
             continue
-    return facts
+    return {d: names for d, names in shrunk.items() if names}, calls
 
 
 def _project_root(start: Path) -> Path:
@@ -583,12 +592,12 @@ def run(
         result.suppressed.extend(out.suppressed)
         result.lines += out.lines
     result.shrunk = {f.display: out.shrunk for f, out in zip(files, outputs) if out.shrunk}
-    result.findings = drop_bounded_elsewhere(result.findings, result.shrunk)
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
-    # the calls of the modules under the root that the run does not check (a hook's run of the
+    # the facts of the modules under the root that the run does not check (a hook's run of the
     # staged files, from the repository's top); never above the root, which may be far wider
-    calls = {**_project_calls(files, result.findings, project or root, root, exclude, anchored), **result.calls}
-    result.findings = drop_grown_at_import(result.findings, calls)
+    other_shrunk, other_calls = _project_facts(files, result.findings, project or root, root, exclude, anchored)
+    result.findings = drop_bounded_elsewhere(result.findings, {**other_shrunk, **result.shrunk})
+    result.findings = drop_grown_at_import(result.findings, {**other_calls, **result.calls})
     result.findings = drop_owned_by_base(result.findings, root, project)
     result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)
