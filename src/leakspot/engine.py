@@ -206,7 +206,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozens
     """
     if not calls:
         return findings
-    from leakspot.python.checks.unbounded_module_cache import module_dotted
+    from leakspot.python.parse import module_dotted
 
     def by_last_name(sets) -> dict[str, set[str]]:
         index: dict[str, set[str]] = {}
@@ -247,7 +247,7 @@ def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
     library's or a third party's (no module of the run is in its top-level package), or
     when it is another module of the run that is not a package (a module's own function).
     """
-    from leakspot.python.checks.unbounded_module_cache import same_module
+    from leakspot.python.parse import same_module
     name = target.rsplit(".", 1)[-1]
     if "." not in call:
         return call == name

@@ -83,10 +83,11 @@ def _external(line: str, number: int) -> Directive | None:
         m = pattern.search(line)
         if not m:
             continue
-        named = [c for c in re.split(r"[\s,]+", m.group("codes")) if c]
-        found = [c for c in named if c.upper() in EQUIVALENT_CODES or c in EQUIVALENT_CODES]
+        # noqa codes in any case (`# noqa: b019`), pylint's names as written
+        found = [c for c in re.split(r"[\s,]+", m.group("codes"))
+                 if (c.upper() if pattern is NOQA else c) in EQUIVALENT_CODES]
         if found:
-            codes = sorted({lk for c in found for lk in EQUIVALENT_CODES.get(c.upper(), EQUIVALENT_CODES.get(c, ()))})
+            codes = sorted({lk for c in found for lk in EQUIVALENT_CODES[c.upper() if pattern is NOQA else c]})
             tool = "pylint" if pattern is PYLINT_DISABLE else "ruff/flake8"
             return Directive("ignore", codes, number, m.start() + 1, first=number, last=number,
                              reason=f"suppressed for {tool} `{', '.join(found)}`", external=True)

@@ -129,6 +129,44 @@ def function_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> 
     return frozenset(names - declared)
 
 
+def module_dotted(path: str) -> str:
+    """The dotted module name of a ``/``-separated path relative to the run's root
+    (``"pkg/args.py"``: ``"pkg.args"``; ``"pkg/__init__.py"``: ``"pkg"``; ``"src/zarr/x.py"``:
+    ``"src.zarr.x"``, which :func:`same_module` matches to ``zarr.x``). Only the trailing
+    folders that are identifiers count: a file under ``../litellm-1.110.2/litellm/`` is in
+    ``litellm``."""
+    parts = path.split("/")
+    last = parts[-1].rsplit(".", 1)[0]
+    parts = parts[:-1] if last == "__init__" else parts[:-1] + [last]
+    kept: list[str] = []
+    for part in reversed(parts):
+        if not part.isidentifier():
+            break
+        kept.append(part)
+    return ".".join(reversed(kept))
+
+
+def absolute_name(qualified: str, here: str, package: bool) -> str:
+    """``qualified`` from :meth:`leakspot.python.parse.Names.qualified`, with a relative
+    import (``".args.parse"``) made absolute from ``here``, the importing module's dotted name
+    (a package's own when ``package``: its ``__init__.py``), as the language reference's
+    import system resolves ``__package__`` (section 5.7, package relative imports)."""
+    level = len(qualified) - len(qualified.lstrip("."))
+    if not level:
+        return qualified
+    base = here.split(".") if here else []
+    if not package:
+        base = base[:-1]
+    base = base[:len(base) - (level - 1)] if level > 1 else base
+    return ".".join(base + [qualified[level:]]) if base else qualified[level:]
+
+
+def same_module(a: str, b: str) -> bool:
+    """Do two dotted module names name the same module, one maybe seen from a folder above
+    the package (``"src.zarr"`` and ``"zarr"``)?"""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
 @dataclass
 class PythonModule:
     """A parsed Python file.
@@ -162,6 +200,13 @@ class PythonModule:
     def parent(self, node: ast.AST) -> ast.AST | None:
         """The syntactic parent of ``node`` (None for the module)."""
         return self.parents.get(id(node))
+
+    def locals_of(self, fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+        """:func:`function_locals` of ``fn``, cached for every check of the file."""
+        found = self.locals_cache.get(id(fn))
+        if found is None:
+            found = self.locals_cache[id(fn)] = function_locals(fn)
+        return found
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The innermost function whose body contains ``node``, or None. A function's

@@ -14,7 +14,7 @@ import re
 
 from leakspot.config import DEFAULT, Settings
 from leakspot.model import Finding, Location, Region, char_column
-from leakspot.python.parse import FunctionNode, PythonModule, function_locals
+from leakspot.python.parse import FunctionNode, PythonModule
 from leakspot.registry import Rule
 
 PYTHON_CHECKS: dict[str, type[PythonCheck]] = {}
@@ -135,16 +135,10 @@ class PythonCheck:
         self.names = module.names
         self.rule = rule
         self.findings: list[Finding] = []
-        self._locals = module.locals_cache  # shared by all checks of the file
 
     def locals_of(self, fn: ast.AST | None) -> frozenset[str]:
         """Local names of function ``fn`` (empty for None), cached."""
-        if fn is None:
-            return frozenset()
-        key = id(fn)
-        if key not in self._locals:
-            self._locals[key] = function_locals(fn)
-        return self._locals[key]
+        return frozenset() if fn is None else self.module.locals_of(fn)
 
     def qualified(self, expr: ast.expr) -> str | None:
         """Qualified name of ``expr`` in its scope (shadowing by the enclosing function's locals)."""

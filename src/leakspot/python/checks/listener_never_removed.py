@@ -17,7 +17,8 @@ from pathlib import Path
 from leakspot.python.bases import search_bases
 from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
                                     process_targets, python_check, short_name as _short)
-from leakspot.python.checks.unbounded_module_cache import REGISTRAR_NAME, _callable_name, _is_script, _params
+from leakspot.python.checks.unbounded_module_cache import (REGISTRAR_NAME, _callable_name, _function_chain, _is_script,
+                                                            _params)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -475,13 +476,7 @@ class ListenerNeverRemoved(PythonCheck):
         """Does ``fn`` (or a function around it) run once: named like set-up code or a
         registrar, a test or a pytest fixture (once per test), the ``target=`` of a
         ``Process(...)`` (the whole life of a process), or any function of a script?"""
-        chain = [fn]
-        p = self.module.parent(fn)
-        while p is not None:
-            if isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                chain.append(p)
-            p = self.module.parent(p)
-        for f in chain:
+        for f in _function_chain(self.module, fn):
             n = f.name
             if n in RUN_ONCE or (not n.startswith("__") and REGISTRAR_NAME.search(n)):
                 return True

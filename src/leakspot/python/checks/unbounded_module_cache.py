@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
-from leakspot.python.parse import FunctionNode, function_locals
+from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
 CONTAINER_CALLS = frozenset(
     {
@@ -1220,7 +1220,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
             # the function shadows the name (a builtin or standard module so shadowed,
             # `def f(filter): filter(x)`, is taken as itself: the cost of looking is not worth it)
             if id(fn) not in local:
-                local[id(fn)] = frozenset().union(*(_locals_of(mod, g) for g in _function_chain(mod, fn)))
+                local[id(fn)] = frozenset().union(*(mod.locals_of(g) for g in _function_chain(mod, fn)))
             q = mod.names.qualified(f, local[id(fn)])
         if q and not (isinstance(f, ast.Name) and f.id in own):
             return absolute_name(q, here, mod.path.endswith("__init__.py"))
@@ -1243,52 +1243,6 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
             if name:
                 runtime.add(name)
     return frozenset(runtime), frozenset(at_import)
-
-
-def module_dotted(path: str) -> str:
-    """The dotted module name of a ``/``-separated path relative to the run's root
-    (``"pkg/args.py"``: ``"pkg.args"``; ``"pkg/__init__.py"``: ``"pkg"``; ``"src/zarr/x.py"``:
-    ``"src.zarr.x"``, which :func:`same_module` matches to ``zarr.x``). Only the trailing
-    folders that are identifiers count: a file under ``../litellm-1.110.2/litellm/`` is in
-    ``litellm``."""
-    parts = path.split("/")
-    last = parts[-1].rsplit(".", 1)[0]
-    parts = parts[:-1] if last == "__init__" else parts[:-1] + [last]
-    kept: list[str] = []
-    for part in reversed(parts):
-        if not part.isidentifier():
-            break
-        kept.append(part)
-    return ".".join(reversed(kept))
-
-
-def absolute_name(qualified: str, here: str, package: bool) -> str:
-    """``qualified`` from :meth:`leakspot.python.parse.Names.qualified`, with a relative
-    import (``".args.parse"``) made absolute from ``here``, the importing module's dotted name
-    (a package's own when ``package``: its ``__init__.py``), as the language reference's
-    import system resolves ``__package__`` (section 5.7, package relative imports)."""
-    level = len(qualified) - len(qualified.lstrip("."))
-    if not level:
-        return qualified
-    base = here.split(".") if here else []
-    if not package:
-        base = base[:-1]
-    base = base[:len(base) - (level - 1)] if level > 1 else base
-    return ".".join(base + [qualified[level:]]) if base else qualified[level:]
-
-
-def same_module(a: str, b: str) -> bool:
-    """Do two dotted module names name the same module, one maybe seen from a folder above
-    the package (``"src.zarr"`` and ``"zarr"``)?"""
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-
-def _locals_of(mod, fn) -> frozenset[str]:
-    """``fn``'s local names, from the cache the file's checks share (``locals_cache``)."""
-    found = mod.locals_cache.get(id(fn))
-    if found is None:
-        found = mod.locals_cache[id(fn)] = function_locals(fn)
-    return found
 
 
 def _in_class(mod, node) -> bool:
