@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from leakspot.python.checks import PythonCheck, python_check
+from leakspot.python.checks import PythonCheck, is_test_module, python_check
 from leakspot.python.parse import FunctionNode
 
 CACHE_DECORATORS = frozenset({
@@ -33,12 +33,16 @@ class LruCacheOnMethod(PythonCheck):
 
     The decorator's cache is stored on the function, which lives as long as the class, and its
     keys include ``self``: every instance the method was called on stays reachable until
-    evicted (never, with ``maxsize=None`` or ``functools.cache``).
+    evicted (never, with ``maxsize=None`` or ``functools.cache``). Not in test code
+    (:func:`~leakspot.python.checks.is_test_module`): a test's instances live for one run of
+    the suite, and a cache library's tests cache methods on purpose.
     """
 
     code = "LK102"
 
     def visit_ClassDef(self, cls: ast.ClassDef) -> None:
+        if is_test_module(self.module.path):
+            return
         if any(self.qualified(b) in SINGLETON_BASES for b in cls.bases):
             return
         extra = self.settings.option(self.rule.slug, "extra-cache-decorators")
