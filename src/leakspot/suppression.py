@@ -42,6 +42,9 @@ EQUIVALENT_CODES = {
     "consider-using-with": ("LK103", "LK104"),
 }
 NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
+#: A bare ``# noqa`` (no codes): flake8 and ruff silence every one of their rules on the line,
+#: the equivalents above included, so it silences all of ours that have one.
+BARE_NOQA = re.compile(r"#\s*noqa\b(?!\s*:)", re.IGNORECASE)
 PYLINT_DISABLE = re.compile(r"#\s*pylint\s*:\s*disable\s*=\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)")
 #: Rules implemented here, not by a check: they judge the suppression comments themselves.
 META_RULES = frozenset({"LK901", "LK903"})
@@ -76,9 +79,15 @@ class Directive:
 
 def _external(line: str, number: int) -> Directive | None:
     """A trailing ``# noqa: ...`` or ``# pylint: disable=...`` on ``line`` that names one of
-    :data:`EQUIVALENT_CODES`, as an ``ignore`` of our equivalent rules on that line."""
+    :data:`EQUIVALENT_CODES`, or a bare ``# noqa`` (:data:`BARE_NOQA`), as an ``ignore`` of our
+    equivalent rules on that line."""
     if STANDALONE.match(line):
         return None
+    bare = BARE_NOQA.search(line)
+    if bare:
+        codes = sorted({lk for lks in EQUIVALENT_CODES.values() for lk in lks})
+        return Directive("ignore", codes, number, bare.start() + 1, first=number, last=number,
+                         reason="suppressed for ruff/flake8 (a bare `# noqa`)", external=True)
     for pattern in (NOQA, PYLINT_DISABLE):
         m = pattern.search(line)
         if not m:
