@@ -42,7 +42,10 @@ BORROWERS = frozenset(
         "os.get_blocking", "os.set_blocking", "os.readv", "os.writev", "os.sendfile",
     }
 )
-CLOSERS = frozenset({"close", "__exit__"})
+#: Methods that close a file object or take its descriptor away: ``detach()`` hands the
+#: underlying buffer (or raw stream) to the caller, who owns it from then on
+#: (``f = io.TextIOWrapper(f.detach(), "utf-8")``).
+CLOSERS = frozenset({"close", "detach", "__exit__"})
 #: Calls that delete (or move away, so someone else owns) a file system path.
 PATH_REMOVERS = frozenset({"os.unlink", "os.remove", "os.rmdir", "os.removedirs", "os.rename", "os.replace",
                            "os.renames", "shutil.rmtree", "shutil.move"})
