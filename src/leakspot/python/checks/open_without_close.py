@@ -64,6 +64,8 @@ PATH_BORROWERS = frozenset({
 #: Calls whose result is a path inside (or equal to) their argument: judged like the path itself.
 PATH_DERIVERS = frozenset({"os.path.join", "os.path.basename", "os.path.abspath", "os.path.realpath", "os.path.normpath",
                            "os.path.expanduser", "os.fspath", "builtins.str"})
+#: Methods of ``pathlib.Path(p)`` that return another name for ``p`` itself.
+PATH_DERIVER_METHODS = frozenset({"resolve", "absolute", "expanduser", "as_posix"})
 #: A ``dir=`` argument named like this is a temporary directory whose owner removes the tree.
 TEMPORARY_NAME = re.compile(r"(?i)te?mp")
 #: Method names that use a path without keeping it.
@@ -338,7 +340,8 @@ class ResourceCheck(PythonCheck):
 
         Deleting: :data:`PATH_REMOVERS`, ``Path(p).unlink()``. Using: :data:`PATH_BORROWERS`,
         ``os.path.*``, ``subprocess.*``, logging, formatting, comparing. ``name = f.name``
-        makes ``name`` an alias, judged the same way. Anything else (returned, stored, passed
+        (also ``Path(f.name).resolve()``, :data:`PATH_DERIVER_METHODS`) makes ``name`` an
+        alias, judged the same way. Anything else (returned, stored, passed
         to an unknown call such as ``addCleanup(os.unlink, p)``) hands it on.
         """
         p = parents.get(id(node))
@@ -369,6 +372,9 @@ class ResourceCheck(PythonCheck):
                 return False
             return True
         if isinstance(p, ast.Attribute):
+            call = parents.get(id(p))
+            if p.attr in PATH_DERIVER_METHODS and isinstance(call, ast.Call) and call.func is p:
+                return self._path_use(call, parents, top)  # `Path(f.name).resolve()` is the same file
             return p.attr in PATH_REMOVER_METHODS  # `Path(d).unlink()`; `d.endswith(...)` only reads
         if isinstance(p, ast.BinOp) and isinstance(p.op, (ast.Div, ast.Add, ast.Mod)):
             return self._path_use(p, parents, top)  # `Path(d) / "x"`, `d + "/x"`, `"in %s" % d`
