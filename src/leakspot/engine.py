@@ -284,25 +284,37 @@ def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[
 
 
 def drop_owned_by_base(findings: list[Finding], root: Path, project: Path | None = None) -> list[Finding]:
-    """Cross-file facts: drop a ``listener-never-removed`` finding on ``self.<attr>`` in a
-    constructor when a base class in another module of the project creates that attribute
-    (``class AstView(ui_utils.TreeFrame)``, whose ``TreeFrame.__init__`` builds
-    ``self.tree = ttk.Treeview(self)``): the listener is added once per instance, to a child
-    object that dies with it. The bases' modules are read from disk, under the project's root
+    """Cross-file facts from base classes in other modules of the project:
+
+    - a ``listener-never-removed`` finding on ``self.<attr>`` in a constructor is dropped when
+      a base class creates that attribute (``class AstView(ui_utils.TreeFrame)``, whose
+      ``TreeFrame.__init__`` builds ``self.tree = ttk.Treeview(self)``): the listener is added
+      once per instance, to a child object that dies with it;
+    - an ``unbounded-module-cache`` finding on an annotated class attribute is dropped when
+      the class derives from a model base
+      (:data:`~leakspot.python.checks.unbounded_module_cache.MODEL_BASES`, through
+      ``class _Model(ModelMeta)`` in one module and ``class PydanticModel(pydantic.BaseModel)``
+      in another): each instance copies that default, so nothing is shared by the class.
+
+    The bases' modules are read from disk, under the project's root
     (:meth:`leakspot.python.bases.SourceFinder.inherited`), whether or not the run checks them.
 
     Args:
         findings: findings of any files; those with ``Finding.bases`` are looked into.
         root: the folder that the findings' paths are relative to.
+        project: the project's root folder, when known (else the nearest one above ``root``).
     """
-    pending = [f for f in findings if f.slug == "listener-never-removed" and f.bases]
+    pending = [f for f in findings if f.bases and f.slug in ("listener-never-removed", "unbounded-module-cache")]
     if not pending:
         return findings
     from leakspot.python.bases import SourceFinder
     from leakspot.python.checks.listener_never_removed import creates_attribute
+    from leakspot.python.checks.unbounded_module_cache import derives_from_model
 
     finder = SourceFinder(project or _project_root(root))
-    dropped = {id(f) for f in pending if finder.inherited(root / f.location.path, f.bases, f.key, creates_attribute)}
+    dropped = {id(f) for f in pending if finder.inherited(
+        root / f.location.path, f.bases, f.key,
+        creates_attribute if f.slug == "listener-never-removed" else derives_from_model)}
     return [f for f in findings if id(f) not in dropped]
 
 

@@ -69,9 +69,11 @@ class Finding:
             container's name).
         grown_by: ``unbounded-module-cache``: the names whose calls grow the container, for
             the project phase (:func:`leakspot.engine.drop_grown_at_import`).
-        bases: ``listener-never-removed`` on ``self.<key>`` in a constructor: the
-            import-qualified names of the class's bases that may create that attribute, for the
-            project phase (:func:`leakspot.engine.drop_owned_by_base`).
+        bases: the import-qualified names of a class's bases in other modules, for the
+            project phase (:func:`leakspot.engine.drop_owned_by_base`): for
+            ``listener-never-removed`` on ``self.<key>`` in a constructor, those that may create
+            that attribute; for ``unbounded-module-cache`` on an annotated class attribute,
+            those that may make the class a pydantic model.
     """
 
     code: str
@@ -85,7 +87,7 @@ class Finding:
     fingerprint: str = ""
     key: str = ""  # rule-specific subject for the project phase (a container's name)
     grown_by: tuple[str, ...] = ()  # functions, or the class whose __init__ grows it; () if unnamed
-    bases: tuple[str, ...] = ()  # base classes in other modules that may create ``self.<key>``
+    bases: tuple[str, ...] = ()  # base classes in other modules, for the project phase
     suppression: str | None = None  # the justification, when suppressed
     suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
     #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.runtime.matcher`): verdict, class,

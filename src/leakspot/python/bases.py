@@ -42,6 +42,19 @@ def module_class(module: PythonModule, name: str) -> ast.ClassDef | None:
     return found
 
 
+def based_on(qualified: frozenset[str]) -> Owns:
+    """An :data:`Owns` that asks, whatever the attribute, whether a class has a base named one
+    of ``qualified`` (import-qualified, ``"pydantic.BaseModel"``; ``RootModel[int]`` counts as
+    ``RootModel``): True when one of its own bases is, None to go on with its bases."""
+    def owns(module: PythonModule, cls: ast.ClassDef, attr: str) -> bool | None:
+        for base in cls.bases:
+            node = base.value if isinstance(base, ast.Subscript) else base
+            if module.names.qualified(node) in qualified:
+                return True
+        return None
+    return owns
+
+
 def search_bases(module: PythonModule, cls: ast.ClassDef, attr: str, owns: Owns, find: Find | None = None,
                  seen: set | None = None) -> tuple[bool, tuple[str, ...]]:
     """Does a base class of ``cls`` (transitively) create ``self.<attr>``?

@@ -7,8 +7,20 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from leakspot.python.bases import based_on, search_bases
 from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
+
+#: Model classes whose annotated class attributes are per-instance defaults, copied into
+#: each instance (pydantic's fields and private attributes, msgspec's fields), not containers
+#: shared by the class; ``ClassVar[...]`` ones stay class attributes.
+MODEL_BASES = frozenset({
+    "pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.RootModel", "pydantic.root_model.RootModel",
+    "pydantic.v1.BaseModel", "pydantic.generics.GenericModel", "pydantic_settings.BaseSettings",
+    "pydantic.BaseSettings", "sqlmodel.SQLModel", "msgspec.Struct",
+})
+#: :data:`leakspot.python.bases.Owns` for the project phase: does a class derive from a model?
+derives_from_model = based_on(MODEL_BASES)
 
 CONTAINER_CALLS = frozenset(
     {
@@ -80,6 +92,7 @@ class Container:
     grows: list[tuple[ast.AST, ast.AST]] = field(default_factory=list)  # (site, function)
     bounded: bool = False
     reads: set[int] = field(default_factory=set)  # ids of functions that look keys up
+    bases: tuple[str, ...] = ()  # bases in other modules that may make it a model's per-instance field
 
 
 @python_check
@@ -146,6 +159,7 @@ class UnboundedModuleCache(PythonCheck):
             grown_by = tuple(sorted({_callable_name(self.module, f) for _, f in c.grows}))
             self.report(c.node, related=related, key=c.name, what=what, kind=c.kind)
             self.findings[-1].grown_by = () if "" in grown_by else grown_by
+            self.findings[-1].bases = c.bases
 
     def _mutable_defaults(self) -> None:
         """Report ``def f(key, cache={})`` when ``f`` grows ``cache`` per call and nothing
@@ -203,9 +217,24 @@ class UnboundedModuleCache(PythonCheck):
         if not isinstance(target, ast.Name):
             return
         kind = self._container_kind(value)
-        if kind:
-            key = (owner.name if owner else "", target.id)
-            out[key] = Container(target.id, owner, stmt, kind)
+        if not kind:
+            return
+        bases: tuple[str, ...] = ()
+        if owner is not None and isinstance(stmt, ast.AnnAssign) and not self._class_var(stmt.annotation):
+            # `_cache: dict[int, X] = {}` in a pydantic model is a default each instance copies
+            if derives_from_model(self.module, owner, "") or (
+                    found := search_bases(self.module, owner, "", derives_from_model))[0]:
+                return
+            bases = found[1]
+        out[(owner.name if owner else "", target.id)] = Container(target.id, owner, stmt, kind, bases=bases)
+
+    def _class_var(self, annotation: ast.expr) -> bool:
+        """Is a class attribute's annotation ``ClassVar`` or ``ClassVar[...]`` (also written as text)?"""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            return re.match(r"\s*(?:[\w.]+\.)?ClassVar\b", annotation.value) is not None
+        node = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        name = self.names.qualified(node) or ""
+        return name.rsplit(".", 1)[-1] == "ClassVar"
 
     def _container_kind(self, value: ast.expr) -> str:
         if isinstance(value, ast.Dict):
