@@ -474,14 +474,28 @@ class UnboundedModuleCache(PythonCheck):
 
     def _argument_is_data(self, fn, name: str, depth: int) -> bool:
         """Is parameter ``name`` of ``fn`` data? Yes for public functions and methods. For a
-        private module-level function, yes when the module never calls it or some call in a
-        function of the module passes data for it (a call at import time runs once)."""
-        if not fn.name.startswith("_") or self.module.parent(fn) is not self.module.tree:
-            return True
-        calls = self._calls.get(fn.name, [])
-        if not calls:
+        private module-level function, or a private method of a module-level class
+        (``_get_type(cls, module, attr)``, called as ``Serializer._get_type("numpy",
+        "ndarray")``), yes when the module never calls it or some call in a function of the
+        module passes data for it (a call at import time runs once). A method's calls are all
+        the module's calls of an attribute of that name, whatever the receiver."""
+        parent = self.module.parent(fn)
+        if not fn.name.startswith("_") or fn.name.startswith("__"):
             return True
         position = _param_positions(fn).get(name)
+        if parent is self.module.tree:
+            calls = self._calls.get(fn.name, [])
+        elif isinstance(parent, ast.ClassDef) and self.module.parent(parent) is self.module.tree:
+            if self._attribute_calls is None:
+                self._attribute_calls = _module_function_calls(self.module, attribute=True)
+            calls = self._attribute_calls.get(fn.name, [])
+            static = any(self.qualified(d) == "builtins.staticmethod" for d in fn.decorator_list)
+            if position is not None and not static:
+                position = position - 1 if position else None  # the receiver is not an argument
+        else:
+            return True
+        if not calls:
+            return True
         for call in calls:
             caller = self.module.enclosing_function(call)
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
