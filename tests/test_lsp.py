@@ -281,3 +281,28 @@ async def test_files_changed_on_disk_update_cross_file_facts(watching_client: La
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
         types.FileEvent(uri=views.as_uri(), type=types.FileChangeType.Created)]))
     assert await diagnostics_become(client, uri, []) == []
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_a_base_class_changed_on_disk_or_saved_rechecks_its_subclasses(watching_client: LanguageClient):
+    """frames.py holds the bases of the open panes.py. A checkout makes SharedFrame build its
+    own widget (the calls and containers of frames.py stay the same), so MirrorView's binding
+    dies with it; then frames.py, opened and saved as it was, brings the finding back."""
+    client = watching_client
+    frames = client.root / "frames.py"
+    frames.write_text(FRAMES)
+    uri = open_doc(client, "panes.py", VIEWS)
+    assert (await diagnostics_become(client, uri, ["LK106"]))[0].range.start.line == 15
+    builds = FRAMES.replace("self.text = text", "self.text = tk.Text(self)")
+    frames.write_text(builds)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=frames.as_uri(), type=types.FileChangeType.Changed)]))
+    assert await diagnostics_become(client, uri, []) == []
+    frames_uri = open_doc(client, "frames.py", builds)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=frames_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=FRAMES)]))
+    frames.write_text(FRAMES)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=frames_uri)))
+    assert (await diagnostics_become(client, uri, ["LK106"]))[0].range.start.line == 15

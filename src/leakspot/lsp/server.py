@@ -16,6 +16,9 @@ Features:
   Python files the client reports created, changed or deleted (``git checkout``, another tool).
   The server asks the client to watch ``**/*.py``, ``**/*.pyi`` and the configuration files
   (``client/registerCapability``) when the client supports that.
+- Base classes in other modules (a widget a base's constructor builds, a pydantic model base)
+  are read from disk: an open document whose findings depend on them is re-checked when
+  another Python document is saved or the client reports a Python file changed.
 
 Every diagnostic has the rule code, ``codeDescription.href`` to the rule's document, ``source``
 "leakspot", the rule's severity and ``relatedInformation`` for the leaking exit. A document
@@ -69,6 +72,8 @@ class LeakspotServer(LanguageServer):
         self.calls: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         # per open document, the names whose calls grow its containers (before the filters)
         self.grown: dict[str, set[str]] = {}
+        # the open documents with findings that bases in other modules decide (read from disk)
+        self.based: set[str] = set()
 
     # -- configuration -----------------------------------------------------------------
     def load_configuration(self) -> None:
@@ -111,6 +116,10 @@ class LeakspotServer(LanguageServer):
         moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])}
                  if language == "python" else set())
         self.grown[uri] = {n.rsplit(".", 1)[-1] for f in result.findings for n in f.grown_by}
+        if any(f.bases for f in result.findings):
+            self.based.add(uri)
+        else:
+            self.based.discard(uri)
         findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
         # base classes in other modules are read from disk, as saved
         findings = drop_owned_by_base(findings, top)
@@ -196,6 +205,14 @@ class LeakspotServer(LanguageServer):
             self.shrunk[display], self.calls[display] = facts
         return before != (self.shrunk.get(display), self.calls.get(display))
 
+    def recheck_based(self, saved: str | None = None) -> None:
+        """Re-check the open documents whose findings depend on base classes read from disk,
+        after a Python file changed there (``saved``: the document that was saved, itself
+        re-checked by its save)."""
+        for uri in sorted(self.based - {saved}):
+            if uri in self.workspace.text_documents:
+                self.schedule(uri)
+
     def republish_all(self) -> None:
         for uri in list(self.workspace.text_documents):
             self.publish(uri)
@@ -246,6 +263,8 @@ def did_save(ls: LeakspotServer, params: types.DidSaveTextDocumentParams) -> Non
         ls.republish_all()
     elif params.text_document.uri in ls.workspace.text_documents:
         ls.publish(params.text_document.uri)
+        if language_of(uri_to_path(params.text_document.uri)) == "python":
+            ls.recheck_based(saved=params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -253,6 +272,7 @@ def did_close(ls: LeakspotServer, params: types.DidCloseTextDocumentParams) -> N
     uri = params.text_document.uri
     ls.findings.pop(uri, None)
     ls.grown.pop(uri, None)
+    ls.based.discard(uri)
     if uri in ls._pending:
         ls._pending.pop(uri).cancel()
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
@@ -269,6 +289,8 @@ def did_change_watched_files(ls: LeakspotServer, params: types.DidChangeWatchedF
         for uri in list(ls.workspace.text_documents):
             if ls.findings.get(uri) is not None:
                 ls.schedule(uri)
+    elif any(language_of(uri_to_path(c.uri)) == "python" for c in params.changes):
+        ls.recheck_based()
 
 
 @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
