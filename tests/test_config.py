@@ -77,6 +77,7 @@ def test_unknown_keys_and_bad_values_are_errors(tmp_path: Path) -> None:
         "[tool.leakspot]\nignore = [\"no-such-rule\"]\n": "no-such-rule",
         "[tool.leakspot.rules.open-without-close]\nextra = [\"x\"]\n": "unknown option(s) extra",
         "[tool.leakspot]\nfail-on = \"sometimes\"\n": "`fail-on` must be one of",
+        "[tool.leakspot]\nexternal-suppressions = \"no\"\n": "`external-suppressions` must be true or false",
         "[tool.leakspot\n": "pyproject.toml",
     }
     for text, message in cases.items():
@@ -96,3 +97,19 @@ def test_config_exclude_is_relative_to_the_config_file(tmp_path: Path) -> None:
     assert findings(r) == [("m.py", "open-without-close")]
     r = run("check", "gen/m.py", cwd=tmp_path / "pkg")
     assert r.returncode == 0
+
+
+def test_other_linters_suppressions_can_be_turned_off(tmp_path: Path) -> None:
+    """`# noqa: SIM115` and a bare `# noqa` silence ours by default; not with
+    `external-suppressions = false`, where only `leakspot: ignore` does."""
+    (tmp_path / "m.py").write_text(
+        "def head(p):\n    fh = open(p)  # noqa: SIM115\n    return fh.readline()\n\n\n"
+        "def tail(p):\n    fh = open(p)  # noqa\n    return fh.readlines()[-1]\n\n\n"
+        "def size(p):\n    fh = open(p)  # leakspot: ignore[open-without-close] -- closed by the caller's GC\n"
+        "    return len(fh.read())\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\n')
+    assert findings(run("check", ".", "--format", "json", cwd=tmp_path)) == []
+    (tmp_path / "pyproject.toml").write_text('[tool.leakspot]\nexternal-suppressions = false\n')
+    r = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert [(f["slug"], f["line"]) for f in json.loads(r.stdout)["findings"]] == [
+        ("open-without-close", 2), ("open-without-close", 7)]

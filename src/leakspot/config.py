@@ -12,6 +12,8 @@ table, searching from the run's root upwards, is used; command-line options over
     exclude = ["generated/"]                # gitignore-style, relative to the config file
                                             # (also for files named on the command line)
     fail-on = "warning"                     # error | warning | note
+    external-suppressions = true            # other linters' `# noqa: B019`, bare `# noqa`,
+                                            # `# pylint: disable=consider-using-with` count
 
     [tool.leakspot.per-file-ignores]
     "tests/**" = ["open-without-close"]
@@ -44,7 +46,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_KEYS = {"select", "extend-select", "ignore", "exclude", "fail-on", "per-file-ignores", "rules", "c"}
+TOP_KEYS = {"select", "extend-select", "ignore", "exclude", "fail-on", "per-file-ignores", "rules", "c",
+            "external-suppressions"}
 RULE_OPTIONS = {
     "open-without-close": {"extra-openers"},
     "resource-without-release": {"extra-acquirers"},
@@ -71,6 +74,8 @@ class Settings:
         rule_options: ``{slug: {option: value}}``.
         allocators: extra C allocator -> deallocator pairs (memory family).
         base: directory of the configuration file (patterns are relative to it).
+        external_suppressions: other linters' suppressions of the same finding (``# noqa:
+            B019``, a bare ``# noqa``, ``# pylint: disable=consider-using-with``) silence ours.
     """
 
     path: Path | None = None
@@ -83,6 +88,7 @@ class Settings:
     rule_options: dict = field(default_factory=dict, hash=False)
     allocators: tuple[tuple[str, str], ...] = ()
     base: Path = Path(".")
+    external_suppressions: bool = True
     #: C facts of the whole run (a :class:`leakspot.c.checks.CProject`: wrapper summaries,
     #: constants, borrowing functions), filled by the engine from every C file before the files
     #: are analysed one by one; None when no such pass ran (one file alone: its own facts are
@@ -210,6 +216,9 @@ def load_settings(path: Path | None) -> Settings:
             fail(f"`rules.{slug}`: unknown option(s) {', '.join(bad)}"
                  + (f" (known: {', '.join(sorted(allowed))})" if allowed else " (this rule has no options)"))
         options[rule.slug] = {k: str_list(v, f"rules.{slug}.{k}") for k, v in opts.items()}
+    external = table.get("external-suppressions", True)
+    if not isinstance(external, bool):
+        fail("`external-suppressions` must be true or false")
     c = table.get("c", {})
     if not isinstance(c, dict) or set(c) - {"allocators"}:
         fail("`c` accepts only `allocators`")
@@ -219,5 +228,5 @@ def load_settings(path: Path | None) -> Settings:
     return Settings(
         path=path, select=select, extend_select=extend, ignore=ignore, exclude=exclude, fail_on=fail_on,
         per_file_ignores=tuple(per_file), rule_options=options,
-        allocators=tuple(sorted(allocators.items())), base=path.parent,
+        allocators=tuple(sorted(allocators.items())), base=path.parent, external_suppressions=external,
     )

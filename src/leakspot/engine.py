@@ -115,7 +115,8 @@ def analyze_source(
         from leakspot.suppression import apply_suppressions
 
         text = data.decode("utf-8", "replace")
-        kept, suppressed, extra = apply_suppressions(display, re.split(r"\r\n|\r|\n", text), result.findings, codes)
+        kept, suppressed, extra = apply_suppressions(display, re.split(r"\r\n|\r|\n", text), result.findings, codes,
+                                                     settings.external_suppressions)
         result.findings = kept + extra
         result.suppressed = suppressed
     return result

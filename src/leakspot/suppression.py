@@ -15,7 +15,8 @@ kept with the suppressed finding. A suppression that names no rule or an unknown
 ``invalid-suppression`` finding; one that suppresses nothing (for an enabled rule) is an
 ``unused-suppression`` finding. A trailing ``# noqa: B019`` or ``# pylint:
 disable=consider-using-with`` that silences another linter's rule for the same finding
-(:data:`EQUIVALENT_CODES`) silences ours on that line, and is never reported as unused.
+(:data:`EQUIVALENT_CODES`) silences ours on that line, and is never reported as unused,
+unless the configuration says ``external-suppressions = false``.
 """
 
 from __future__ import annotations
@@ -103,13 +104,14 @@ def _external(line: str, number: int) -> Directive | None:
     return None
 
 
-def parse_directives(lines: list[str]) -> list[Directive]:
-    """Suppression comments of a file (lines without their end-of-line characters)."""
+def parse_directives(lines: list[str], external: bool = True) -> list[Directive]:
+    """Suppression comments of a file (lines without their end-of-line characters); with
+    ``external``, other linters' comments for the same findings too (:func:`_external`)."""
     out: list[Directive] = []
     pending: list[Directive] = []
     open_blocks: dict[str, Directive] = {}
     for number, line in enumerate(lines, start=1):
-        if "noqa" in line or "pylint" in line:
+        if external and ("noqa" in line or "pylint" in line):
             other = _external(line, number)
             if other is not None:
                 out.append(other)
@@ -150,15 +152,16 @@ def parse_directives(lines: list[str]) -> list[Directive]:
 
 
 def apply_suppressions(
-    path: str, lines: list[str], findings: list[Finding], enabled: frozenset[str]
+    path: str, lines: list[str], findings: list[Finding], enabled: frozenset[str], external: bool = True
 ) -> tuple[list[Finding], list[Finding], list[Finding]]:
     """Split ``findings`` into (kept, suppressed) and add findings about the directives.
+    ``external``: other linters' suppressions of the same findings count (``# noqa: B019``).
 
     Returns:
         (kept findings, suppressed findings with ``suppression`` set, directive findings:
         ``invalid-suppression`` and ``unused-suppression``, the latter only for enabled rules).
     """
-    directives = parse_directives(lines)
+    directives = parse_directives(lines, external)
     if not directives:
         return findings, [], []
     kept, suppressed = [], []
