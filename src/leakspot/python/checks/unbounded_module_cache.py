@@ -478,7 +478,10 @@ class UnboundedModuleCache(PythonCheck):
         (``_get_type(cls, module, attr)``, called as ``Serializer._get_type("numpy",
         "ndarray")``), yes when the module never calls it or some call in a function of the
         module passes data for it (a call at import time runs once). A method's calls are all
-        the module's calls of an attribute of that name, whatever the receiver."""
+        the module's calls of an attribute of that name, whatever the receiver; a class with a
+        base from another module is not looked into, since its method may override one that
+        the base's code calls (salt's ``SaltLoggingClass._log``, which ``Logger.info()`` calls
+        with each message)."""
         parent = self.module.parent(fn)
         if not fn.name.startswith("_") or fn.name.startswith("__"):
             return True
@@ -486,6 +489,8 @@ class UnboundedModuleCache(PythonCheck):
         if parent is self.module.tree:
             calls = self._calls.get(fn.name, [])
         elif isinstance(parent, ast.ClassDef) and self.module.parent(parent) is self.module.tree:
+            if not self._bases_in_module(parent):
+                return True  # it may override a method that the base class's own code calls
             if self._attribute_calls is None:
                 self._attribute_calls = _module_function_calls(self.module, attribute=True)
             calls = self._attribute_calls.get(fn.name, [])
@@ -508,6 +513,20 @@ class UnboundedModuleCache(PythonCheck):
             if self._is_data(arg, caller, depth + 1):
                 return True
         return False
+
+    def _bases_in_module(self, cls: ast.ClassDef, seen: frozenset = frozenset()) -> bool:
+        """Are all of ``cls``'s bases classes defined at this module's top level (or
+        ``object``), each with bases in the module too? No keywords (a metaclass) either."""
+        if cls.keywords:
+            return False
+        defined = {n.name: n for n in self.module.tree.body if isinstance(n, ast.ClassDef)}
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id == "object":
+                continue
+            if not (isinstance(base, ast.Name) and base.id in defined and base.id not in seen
+                    and defined[base.id] is not cls and self._bases_in_module(defined[base.id], seen | {cls.name})):
+                return False
+        return True
 
     def _shared_object(self, expr: ast.expr, fn) -> bool:
         """Is ``expr`` a module-level object, or a local or parameter that is one unless a
