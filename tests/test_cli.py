@@ -51,13 +51,23 @@ def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
     # of the Python it runs on, so a 3.11 install cannot read them and says why
     (tmp_path / "pairs.py").write_text("type Pair[T] = tuple[T, T]\n\n\ndef first[T](p: Pair[T]) -> T:\n    return p[0]\n")
     (tmp_path / "broken.py").write_text("def f(:\n")
+    # Home Assistant is formatted for Python 3.14, which drops the parentheses (PEP 758); with
+    # `as` they are still required, in every version
+    (tmp_path / "retry.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError:\n        pass\n")
+    (tmp_path / "named.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError as e:\n        pass\n")
     r = run("check", ".", cwd=tmp_path)
     assert "broken.py:1: cannot parse" in r.stderr and "broken.py:1: cannot parse: invalid syntax\n" in r.stderr
+    assert r.returncode == 2
+    assert "named.py:4: cannot parse: multiple exception types must be parenthesized\n" in r.stderr
     if sys.version_info < (3, 12):
-        assert r.returncode == 2
         assert "pairs.py:1: cannot parse: invalid syntax (this looks like Python 3.12 syntax" in r.stderr
     else:
         assert "pairs.py" not in r.stderr
+    if sys.version_info < (3, 14):
+        assert ("retry.py:4: cannot parse: multiple exception types must be parenthesized "
+                "(this looks like Python 3.14 syntax") in r.stderr
+    else:
+        assert "retry.py" not in r.stderr
 
 
 def test_one_changed_file_is_judged_as_in_the_whole_project(tmp_path: Path) -> None:

@@ -141,19 +141,28 @@ def _python(display: str, data: bytes, rules, settings: Settings):
 #: Lines of syntax that Python 3.12 added (PEP 695: ``type X = ...``, ``def f[T](...)``,
 #: ``class C[T]:``), which an older interpreter's parser rejects.
 PEP_695 = re.compile(r"^\s*(type\s+[A-Za-z_]\w*\s*[\[=]|(async\s+)?def\s+[A-Za-z_]\w*\s*\[|class\s+[A-Za-z_]\w*\s*\[)")
+#: ``except A, B:`` without parentheses, which Python 3.14 accepts (PEP 758) and older ones
+#: reject with this message; with ``as`` the parentheses are still required.
+PEP_758_MESSAGE = "multiple exception types must be parenthesized"
 
 
 def _newer_syntax(exc: SyntaxError) -> str:
     """A hint for a parse error that is newer syntax, not a mistake: leakspot parses with the
-    ``ast`` of the Python it runs on. Empty when the running Python has the syntax (3.12+) or
-    the line does not look like it (PEP 695 type parameters; PEP 701 f-strings)."""
-    if sys.version_info >= (3, 12):
+    ``ast`` of the Python it runs on. Empty when the running Python has the syntax or the line
+    does not look like it: PEP 695 type parameters and PEP 701 f-strings (Python 3.12), PEP 758
+    ``except`` without parentheses (3.14)."""
+    text, msg = exc.text or "", exc.msg or ""
+    if PEP_695.match(text) or msg.startswith("f-string"):
+        needed = (3, 12)
+    elif msg == PEP_758_MESSAGE and not re.search(r"\bas\s+\w+\s*:", text):
+        needed = (3, 14)
+    else:
         return ""
-    if PEP_695.match(exc.text or "") or (exc.msg or "").startswith("f-string"):
-        running = ".".join(map(str, sys.version_info[:2]))
-        return (f" (this looks like Python 3.12 syntax, and leakspot runs on Python {running}: "
-                "install it under the Python the project uses)")
-    return ""
+    if sys.version_info >= needed:
+        return ""
+    running = ".".join(map(str, sys.version_info[:2]))
+    return (f" (this looks like Python {needed[0]}.{needed[1]} syntax, and leakspot runs on Python {running}: "
+            "install it under the Python the project uses)")
 
 
 def _c(display: str, data: bytes, rules, settings: Settings):
