@@ -39,6 +39,21 @@ class LruCacheOnMethod(PythonCheck):
     """
 
     code = "LK102"
+    _module_constants: dict[str, int] | None = None
+
+    def _constants(self) -> dict[str, int]:
+        """The module's names bound once, at top level, to an int (``_LOCK_COUNT = 7``)."""
+        if self._module_constants is None:
+            values: dict[str, list] = {}
+            for stmt in self.module.tree.body:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                    for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+                        if isinstance(t, ast.Name):
+                            values.setdefault(t.id, []).append(stmt.value)
+            self._module_constants = {
+                n: v[0].value for n, v in values.items() if len(v) == 1 and isinstance(v[0], ast.Constant)
+                and isinstance(v[0].value, int) and not isinstance(v[0].value, bool)}
+        return self._module_constants
 
     def visit_ClassDef(self, cls: ast.ClassDef) -> None:
         if is_test_module(self.module.path):
@@ -66,7 +81,7 @@ class LruCacheOnMethod(PythonCheck):
                         k.arg == "key" for k in node.keywords):
                     continue  # a custom key function may leave `self` out
                 if name in CACHE_DECORATORS or name in extra:
-                    bound = _maxsize(node, name)
+                    bound = _maxsize(node, name, self._constants())
                     how = "until evicted from the cache object it shares with every instance" \
                         if name == "cachetools.cached" else (
                         "until evicted from a cache of at most " + bound + (" entry" if bound == "1" else " entries")
@@ -85,8 +100,10 @@ def _callee(decorator: ast.expr) -> ast.expr:
     return decorator.func if isinstance(decorator, ast.Call) else decorator
 
 
-def _maxsize(decorator: ast.expr, name: str) -> str:
-    """The ``maxsize`` of a cache decorator as text ("128", "maxsize"), or "" when unbounded."""
+def _maxsize(decorator: ast.expr, name: str, constants: dict[str, int] | None = None) -> str:
+    """The ``maxsize`` of a cache decorator as text: "128", the value of a module-level
+    constant it names (``maxsize=_LOCK_COUNT`` with ``_LOCK_COUNT = 7``: "7"), else the
+    expression in backquotes; "" when unbounded."""
     if name == "functools.cache":
         return ""
     if not isinstance(decorator, ast.Call):
@@ -99,4 +116,6 @@ def _maxsize(decorator: ast.expr, name: str) -> str:
         return str(v.value)
     if isinstance(v, ast.Constant) and v.value is None:
         return ""
-    return "maxsize"
+    if isinstance(v, ast.Name) and constants and v.id in constants:
+        return str(constants[v.id])
+    return f"`{ast.unparse(v)}`"
