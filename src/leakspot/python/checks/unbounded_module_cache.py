@@ -339,9 +339,11 @@ class UnboundedModuleCache(PythonCheck):
             return False  # a hand-written WeakSet: tens of bytes an entry, never the object
         p = self.module.parent(ref)
         if isinstance(p, ast.Attribute) and p.attr in ("append", "appendleft", "extend", "extendleft", "insert"):
+            if p.attr in ("extend", "extendleft") and _filtered_against(value, ref):
+                return False
             return not _guarded_by_membership(self.module, ref, key, fn)
         if isinstance(p, ast.AugAssign):
-            return True
+            return not (p.target is ref and _filtered_against(p.value, ref))
         return key is not None and self._per_call_key(key, fn, 0)
 
     def _from_sys_modules(self, expr: ast.expr, fn, depth: int) -> bool:
@@ -1139,6 +1141,18 @@ def _guarded_by_membership(mod, ref: ast.expr, item: ast.expr | None, fn) -> boo
                 return True
         p = mod.parent(p)
     return _searched_first(fn, container, item, ref.lineno)
+
+
+def _filtered_against(value: ast.expr | None, container: ast.expr) -> bool:
+    """Is ``value`` a comprehension that leaves out what ``container`` already holds
+    (``presets += [m for m in MODES if m not in presets]``)? Then each distinct value is added
+    once, as under ``if item not in container:`` (:func:`_guarded_by_membership`)."""
+    if not isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        return False
+    elt, held = ast.unparse(value.elt), ast.unparse(container)  # (a target's `ctx` differs)
+    return any(isinstance(c, ast.Compare) and len(c.ops) == 1 and isinstance(c.ops[0], ast.NotIn)
+               and ast.unparse(c.left) == elt and ast.unparse(c.comparators[0]) == held
+               for g in value.generators for c in g.ifs)
 
 
 def _adds_to(body: list[ast.stmt], value: ast.expr, container: ast.expr) -> bool:
