@@ -46,11 +46,12 @@ READERS = frozenset({"builtins.len", "builtins.iter", "builtins.list", "builtins
                      "builtins.repr", "builtins.str", "builtins.bool", "builtins.print"})
 #: Functions named like this register things: callers decide how many entries there are.
 #: Command-line option handlers (Twisted's ``opt_*`` methods, ``process_options``) run once per
-#: command line, so they are named here too.
+#: command line, so they are named here too. An ``async_`` prefix (Home Assistant's
+#: ``async_setup``, ``async_enable_logging``) names the coroutine of the same job.
 REGISTRAR_NAME = re.compile(
-    r"^_*(?i:register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
+    r"^_*(?:async_)?(?i:register|add|install|define|declare|setup|set_up|init|initialize|configure|bind|load|"
     r"populate|enable|main|export|patch|hook|opt)(_|$|[A-Z])|config|"
-    r"^_*(?i:parse|process|handle)_?(?i:options|opts|args|argv|command_?line)$"
+    r"^_*(?:async_)?(?i:parse|process|handle)_?(?i:options|opts|args|argv|command_?line)$"
 )
 #: Functions named like this run while a program sets itself up, once each (what they call
 #: outside a loop runs once too): a narrower list than :data:`REGISTRAR_NAME`, whose ``add_``,
@@ -61,7 +62,8 @@ REGISTRAR_NAME = re.compile(
 #: widening the callers' test to :data:`REGISTRAR_NAME` loses a true one (Ansible's
 #: ``ConfigManager.DEPRECATED``, grown from a ``*config*`` function per lookup). So two lists.
 SETUP_NAME = re.compile(
-    r"^_*(?i:register|install|setup|set_up|init|initialize|configure|populate|define|declare|main)(_|$|[A-Z])")
+    r"^_*(?:async_)?(?i:register|install|setup|set_up|init|initialize|configure|populate|define|declare|main)"
+    r"(_|$|[A-Z])")
 #: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
 FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
 #: Calls whose result is new on every call: identities, hashes, formatted text.
