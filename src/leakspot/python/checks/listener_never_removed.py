@@ -297,13 +297,19 @@ class ListenerNeverRemoved(PythonCheck):
         """Is ``fn`` the constructor (``__init__``, ``__new__``, ``__post_init__``) of a
         module-level class that the module makes only once: every call of the class in the
         module is under a once-guard (``if _model is None: _model = Model()``, a singleton
-        accessor) or at import time, outside loops? A class the module makes nowhere is
-        judged as before: its callers are elsewhere."""
+        accessor) or at import time, outside loops, or memoised per key (``if name not in
+        cls._instances: cls._instances[name] = cls(...)``, langsmith's test suites): one
+        instance per key, which the memo keeps alive anyway, so what the constructor registers
+        holds nothing more (whether the memo grows is ``unbounded-module-cache``'s question). A
+        class the module makes nowhere is judged as before: its callers are elsewhere."""
         cls = self.module.parent(fn)
         if fn.name not in ("__init__", "__new__", "__post_init__") or not (
                 isinstance(cls, ast.ClassDef) and self.module.parent(cls) is self.module.tree):
             return False
-        calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Name) and c.func.id == cls.name]
+        classmethods = {id(m) for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and any(isinstance(d, ast.Name) and d.id == "classmethod" for d in m.decorator_list)}
+        calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Name) and (
+            c.func.id == cls.name or c.func.id == "cls" and id(self.module.enclosing_function(c)) in classmethods)]
         if not calls:
             return False
         for call in calls:
@@ -311,7 +317,7 @@ class ListenerNeverRemoved(PythonCheck):
             if caller is None:
                 if self._in_loop(call, None):
                     return False
-            elif not self._guarded(call, caller):
+            elif not (self._guarded(call, caller) or _memoised(self.module, call, caller)):
                 return False
         return True
 
@@ -613,6 +619,25 @@ def _mentions_listeners(test: ast.expr) -> bool:
         if any(w in lowered for w in ("handler", "filter", "listener", "callback", "registered",
                                       "subscribed", "connected", "hooked", "installed")):
             return True
+    return False
+
+
+def _memoised(module, call: ast.Call, fn) -> bool:
+    """Is ``call`` stored as ``registry[key] = call`` under ``if key not in registry:`` (the
+    registry reached by the same name: ``cls._instances`` tested, ``cls._instances[key]``
+    stored)? Then it runs once per key."""
+    assign = module.parent(call)
+    if not (isinstance(assign, ast.Assign) and assign.value is call):
+        return False
+    slots = [t for t in assign.targets if isinstance(t, ast.Subscript)]
+    p = module.parent(assign)
+    while p is not None and p is not fn:
+        if isinstance(p, ast.If) and isinstance(p.test, ast.Compare) and len(p.test.ops) == 1 and isinstance(
+                p.test.ops[0], ast.NotIn):
+            key, registry = ast.dump(p.test.left), _flag_name(p.test.comparators[0])
+            if registry and any(ast.dump(t.slice) == key and _flag_name(t.value) == registry for t in slots):
+                return True
+        p = module.parent(p)
     return False
 
 
