@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import CLEAN_PY, LEAKY_PY, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,7 @@ def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
     # Home Assistant is formatted for Python 3.14, which drops the parentheses (PEP 758); with
     # `as` they are still required, in every version
     (tmp_path / "retry.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError:\n        pass\n")
+    (tmp_path / "url.py").write_text('def url(h):\n    return f"{\n        h.base\n    }/api"\n')
     (tmp_path / "named.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError as e:\n        pass\n")
     r = run("check", ".", cwd=tmp_path)
     assert "broken.py:1: cannot parse" in r.stderr and "broken.py:1: cannot parse: invalid syntax\n" in r.stderr
@@ -61,13 +64,31 @@ def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
     assert "named.py:4: cannot parse: multiple exception types must be parenthesized\n" in r.stderr
     if sys.version_info < (3, 12):
         assert "pairs.py:1: cannot parse: invalid syntax (this looks like Python 3.12 syntax" in r.stderr
+        assert "url.py:2: cannot parse: unterminated string literal (detected at line 2) (this looks like Python 3.12" in r.stderr
     else:
-        assert "pairs.py" not in r.stderr
+        assert "pairs.py" not in r.stderr and "url.py" not in r.stderr
     if sys.version_info < (3, 14):
         assert ("retry.py:4: cannot parse: multiple exception types must be parenthesized "
                 "(this looks like Python 3.14 syntax") in r.stderr
     else:
         assert "retry.py" not in r.stderr
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="Python 3.14 parses `except A, B:`")
+def test_many_files_in_newer_syntax_are_counted_not_listed(tmp_path: Path) -> None:
+    # Home Assistant, formatted for 3.14, has 341 such files: three are shown, the rest counted
+    for i in range(5):
+        (tmp_path / f"m{i}.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError:\n        pass\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    r = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 2
+    assert len(json.loads(r.stdout)["notifications"]) == 6  # the report keeps every one
+    shown = [line for line in r.stderr.splitlines() if "3.14 syntax" in line and line.startswith("leakspot: error: m")]
+    assert len(shown) == 3 and "broken.py:1: cannot parse: invalid syntax" in r.stderr
+    assert "leakspot: error: 2 more files in Python 3.14 syntax could not be parsed (5 in all)" in r.stderr
+    verbose = run("check", ".", "--verbose", cwd=tmp_path)
+    assert sum(1 for line in verbose.stderr.splitlines() if "3.14 syntax" in line) == 5
+    assert "more files" not in verbose.stderr
 
 
 def test_one_changed_file_is_judged_as_in_the_whole_project(tmp_path: Path) -> None:

@@ -141,6 +141,8 @@ def _python(display: str, data: bytes, rules, settings: Settings):
 #: Lines of syntax that Python 3.12 added (PEP 695: ``type X = ...``, ``def f[T](...)``,
 #: ``class C[T]:``), which an older interpreter's parser rejects.
 PEP_695 = re.compile(r"^\s*(type\s+[A-Za-z_]\w*\s*[\[=]|(async\s+)?def\s+[A-Za-z_]\w*\s*\[|class\s+[A-Za-z_]\w*\s*\[)")
+#: An f-string opened on the line with a replacement field left open at its end (``f"{``).
+PEP_701_OPENING = re.compile(r"(?<![\w])[rR]?[fF][rR]?(\"|')[^\"']*\{\s*$")
 #: ``except A, B:`` without parentheses, which Python 3.14 accepts (PEP 758) and older ones
 #: reject with this message; with ``as`` the parentheses are still required.
 PEP_758_MESSAGE = "multiple exception types must be parenthesized"
@@ -149,10 +151,13 @@ PEP_758_MESSAGE = "multiple exception types must be parenthesized"
 def _newer_syntax(exc: SyntaxError) -> str:
     """A hint for a parse error that is newer syntax, not a mistake: leakspot parses with the
     ``ast`` of the Python it runs on. Empty when the running Python has the syntax or the line
-    does not look like it: PEP 695 type parameters and PEP 701 f-strings (Python 3.12), PEP 758
+    does not look like it: PEP 695 type parameters and PEP 701 f-strings (also one whose
+    replacement field spans lines: "unterminated string literal" on 3.11) (Python 3.12), PEP 758
     ``except`` without parentheses (3.14)."""
     text, msg = exc.text or "", exc.msg or ""
-    if PEP_695.match(text) or msg.startswith("f-string"):
+    if PEP_695.match(text) or msg.startswith("f-string") or (
+            # a PEP 701 f-string whose `{...}` spans lines, which 3.11's tokenizer cannot end
+            msg.startswith("unterminated string literal") and PEP_701_OPENING.search(text)):
         needed = (3, 12)
     elif msg == PEP_758_MESSAGE and not re.search(r"\bas\s+\w+\s*:", text):
         needed = (3, 14)

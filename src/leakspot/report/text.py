@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from leakspot.engine import RunResult
 from leakspot.runtime.matcher import describe
 from leakspot.model import Finding
@@ -47,15 +49,35 @@ def render(result: RunResult) -> str:
     return "\n".join(out) + "\n"
 
 
+#: The hint of a parse error in syntax newer than the running Python (``engine._newer_syntax``).
+NEWER_SYNTAX = re.compile(r"\(this looks like Python (\d+\.\d+) syntax")
+#: Without ``verbose``, parse errors of one newer syntax beyond this many are counted, not listed.
+NEWER_SYNTAX_SHOWN = 3
+
+
 def notifications(result: RunResult, verbose: bool = False) -> str:
     """Problems met during the run, for stderr: every error, and the warnings (files analysed in
-    part) one per line with ``verbose``, else counted in one line."""
+    part) one per line with ``verbose``, else counted in one line. Without ``verbose``, files in
+    syntax newer than the running Python (Home Assistant's hundreds in Python 3.14's) are
+    listed up to :data:`NEWER_SYNTAX_SHOWN` per version, then counted."""
     lines = []
     warnings = []
+    newer: dict[str, int] = {}
     for x in result.notifications:
         where = f"{x.path}:{x.line}" if x.line else x.path
         line = f"leakspot: {x.level}: {where}: {x.message}"
+        m = NEWER_SYNTAX.search(x.message) if x.level == "error" and not verbose else None
+        if m:
+            newer[m.group(1)] = newer.get(m.group(1), 0) + 1
+            if newer[m.group(1)] > NEWER_SYNTAX_SHOWN:
+                continue
         (warnings if x.level == "warning" and not verbose else lines).append(line)
+    for version, n in newer.items():
+        if n > NEWER_SYNTAX_SHOWN:
+            more = n - NEWER_SYNTAX_SHOWN
+            lines.append(f"leakspot: error: {more} more file{'s' if more != 1 else ''} in Python {version} syntax "
+                         f"could not be parsed ({n} in all); run leakspot under Python {version} or newer; "
+                         "--verbose lists them")
     if warnings:
         lines.append(f"leakspot: {len(warnings)} file{'s' if len(warnings) != 1 else ''} analysed in part "
                      "(some functions could not be parsed); --verbose lists them")
