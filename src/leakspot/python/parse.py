@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import warnings
 from dataclasses import dataclass, field
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -221,6 +222,19 @@ class PythonModule:
         return None
 
 
+def parse_quietly(data: bytes, path: str) -> ast.Module:
+    """``ast.parse`` without the compiler's warnings about the code read (``SyntaxWarning:
+    invalid escape sequence`` from Python 3.12, ``'return' in a 'finally' block`` from 3.14),
+    which would otherwise reach leakspot's stderr: they are the analysed project's, not ours.
+
+    Raises:
+        As :func:`ast.parse`: SyntaxError, ValueError, RecursionError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(data, filename=path, type_comments=False)
+
+
 def parse_python(path: str, data: bytes) -> PythonModule:
     """Parse a Python file's bytes (the PEP 263 coding cookie is honoured).
 
@@ -230,7 +244,7 @@ def parse_python(path: str, data: bytes) -> PythonModule:
         UnicodeDecodeError: bytes that do not decode.
         RecursionError: nesting too deep for the parser.
     """
-    tree = ast.parse(data, filename=path, type_comments=False)
+    tree = parse_quietly(data, path)
     source = _decode(data)
     # one traversal: parent links and nodes by type (for the checks' dispatch and the imports)
     parents: dict[int, ast.AST] = {}

@@ -316,12 +316,12 @@ _PARSED: dict[str, object] = {}
 
 
 def _parsed(file: str):
-    import ast
+    from leakspot.python.parse import parse_quietly
 
     if file not in _PARSED:
         try:
             with open(file, "rb") as fh:
-                _PARSED[file] = ast.parse(fh.read(), file)
+                _PARSED[file] = parse_quietly(fh.read(), file)
         except (OSError, SyntaxError, ValueError):
             _PARSED[file] = None
     return _PARSED[file]
