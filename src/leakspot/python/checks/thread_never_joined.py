@@ -64,7 +64,25 @@ class ThreadNeverJoined(ResourceCheck):
         if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "start"
                    and isinstance(n.func.value, ast.Name) and n.func.value.id == var for n in ast.walk(fn)):
             return  # never started here: whoever starts it owns it
+        if self._waits_while_alive(fn, var):
+            return
         super()._track(fn, stmt, var, call, shown)
+
+    def _waits_while_alive(self, fn, var: str) -> bool:
+        """Does ``fn`` wait for the thread another way than ``join()``: under ``if
+        var.is_alive():`` or ``while var.is_alive():``, a ``wait()``, ``join()`` or ``sleep()``
+        (Home Assistant's backup download, ``if worker.is_alive(): await
+        worker_done_event.wait()``, an event the worker sets when it ends)?"""
+        for node in ast.walk(fn):
+            if not isinstance(node, (ast.If, ast.While)):
+                continue
+            if not any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "is_alive"
+                       and isinstance(c.func.value, ast.Name) and c.func.value.id == var for c in ast.walk(node.test)):
+                continue
+            if any(isinstance(c, ast.Call) and _short(c.func) in ("wait", "join", "sleep")
+                   for b in node.body for c in ast.walk(b)):
+                return True
+        return False
 
     def _leak_paths(self, leaks, fn, var):
         """Leaks whose exit is not in the handler of a ``try`` around ``var.start()``: when
