@@ -170,6 +170,10 @@ def _newer_syntax(exc: SyntaxError) -> str:
             "install it under the Python the project uses)")
 
 
+#: The hint :func:`_newer_syntax` adds to a parse error's message; group 1 is the version.
+NEWER_SYNTAX_HINT = re.compile(r"\(this looks like Python (\d+\.\d+) syntax")
+
+
 def _c(display: str, data: bytes, rules, settings: Settings):
     from leakspot.c.checks import run_c_checks
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from leakspot.engine import RunResult
+from leakspot.engine import NEWER_SYNTAX_HINT, RunResult
 from leakspot.runtime.matcher import describe
 from leakspot.model import Finding
 
@@ -49,8 +47,6 @@ def render(result: RunResult) -> str:
     return "\n".join(out) + "\n"
 
 
-#: The hint of a parse error in syntax newer than the running Python (``engine._newer_syntax``).
-NEWER_SYNTAX = re.compile(r"\(this looks like Python (\d+\.\d+) syntax")
 #: Without ``verbose``, parse errors of one newer syntax beyond this many are counted, not listed.
 NEWER_SYNTAX_SHOWN = 3
 
@@ -66,7 +62,7 @@ def notifications(result: RunResult, verbose: bool = False) -> str:
     for x in result.notifications:
         where = f"{x.path}:{x.line}" if x.line else x.path
         line = f"leakspot: {x.level}: {where}: {x.message}"
-        m = NEWER_SYNTAX.search(x.message) if x.level == "error" and not verbose else None
+        m = NEWER_SYNTAX_HINT.search(x.message) if x.level == "error" and not verbose else None
         if m:
             newer[m.group(1)] = newer.get(m.group(1), 0) + 1
             if newer[m.group(1)] > NEWER_SYNTAX_SHOWN:
