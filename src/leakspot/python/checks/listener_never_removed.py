@@ -18,7 +18,7 @@ from leakspot.python.bases import search_bases
 from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
                                     process_targets, python_check, short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import (REGISTRAR_NAME, _callable_name, _function_chain, _is_script,
-                                                            _params)
+                                                            _params, cli_command)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -489,7 +489,7 @@ class ListenerNeverRemoved(PythonCheck):
             if is_test_name(n) or n in process_targets(self.module) or any(
                     _short(d.func if isinstance(d, ast.Call) else d) == "fixture" for d in f.decorator_list):
                 return True
-            if STARTUP_NAME.search(n) or self._cached_without_arguments(f):
+            if STARTUP_NAME.search(n) or self._cached_without_arguments(f) or cli_command(self.module, f):
                 return True
         # a program that runs once, nothing imports it; a Django management command's
         # `handle()` runs once per `manage.py` invocation, as a script's `main()` does

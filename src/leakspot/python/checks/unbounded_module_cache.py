@@ -8,7 +8,8 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.bases import based_on, search_bases
-from leakspot.python.checks import comments_at, PythonCheck, display, is_test_module, is_test_name, python_check
+from leakspot.python.checks import (comments_at, PythonCheck, display, is_test_module, is_test_name, python_check,
+                                    short_name)
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
 #: Model classes whose annotated class attributes are per-instance defaults, copied into
@@ -66,10 +67,13 @@ SETUP_NAME = re.compile(
     r"(_|$|[A-Z])")
 #: Parameters named like these hold types or modes: a finite domain, so caches keyed by them fill up.
 FINITE_PARAM = re.compile(r"^(cls|klass|class_?|type|typ|tp|kind|mode|flag|flags)$|_(type|class|kind|mode)$")
-#: Calls whose result is new on every call: identities, hashes, formatted text.
+#: Calls whose result is new on every call: identities, hashes, formatted text. Not the
+#: thread's or process's own id (``threading.get_ident()``, ``os.getpid()``): the same on every
+#: call in one thread, so a cache keyed by it holds one entry per thread (pandera's
+#: ``MODEL_CACHE[(cls, threading.get_ident())]``, measured on the tenth set of
+#: docs/precision.md: 4 findings, all false).
 PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", "builtins.repr",
-                                "builtins.format", "builtins.object", "threading.get_ident",
-                                "os.getpid", "itertools.count"})
+                                "builtins.format", "builtins.object", "itertools.count"})
 #: Calls that turn a value into text or a hash: as new from call to call as what they convert.
 TEXT_FUNCTIONS = frozenset({"builtins.str", "builtins.repr", "builtins.format", "builtins.hash"})
 #: Calls that make a weak reference: an entry holding one does not keep its object alive.
@@ -919,6 +923,8 @@ def _runs_at_import(mod, chain, decorators: set[str]) -> bool:
             return True
         if not (f.name.startswith("__") and f.name.endswith("__")) and REGISTRAR_NAME.search(f.name):
             return True
+        if cli_command(mod, f):
+            return True
     cls = _enclosing_class(mod, chain[-1])
     if cls is not None and chain[-1].name in ("__new__", "__init__", "__call__"):
         return (any(isinstance(b, ast.Name) and b.id in ("type", "ABCMeta") or
@@ -1310,7 +1316,8 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
         if name is None:
             continue
         if fn is not None and id(fn) not in setup:
-            setup[id(fn)] = any(SETUP_NAME.search(g.name) and not g.name.startswith("__") for g in _function_chain(mod, fn))
+            setup[id(fn)] = any(SETUP_NAME.search(g.name) and not g.name.startswith("__") or cli_command(mod, g)
+                                 for g in _function_chain(mod, fn))
         once = (fn is None or setup[id(fn)]) and not _in_loop(mod, call, fn)
         (at_import if once else runtime).add(name)
     # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, which
@@ -1358,6 +1365,27 @@ def _callable_name(mod, fn) -> str:
             return f"{module_dotted(mod.path)}.{parent.name}".lstrip(".")
         return fn.name
     return ""
+
+
+#: Command-line frameworks whose command callbacks run once per invocation of the program.
+CLI_FRAMEWORKS = frozenset({"click", "typer", "asyncclick", "rich_click", "cloup"})
+
+
+def cli_command(mod, fn) -> bool:
+    """Is ``fn`` a command of a command-line framework (:data:`CLI_FRAMEWORKS`): decorated
+    ``@click.command()``, ``@cli.command(...)``, ``@cli.group()`` or typer's
+    ``@app.callback()`` in a module that imports one of them? Such a callback runs once per
+    invocation of the program, as a script's ``main()`` does (wandb's ``launch_agent``, which
+    sets up the agent's log file). Not a chat bot's ``@bot.command()`` (discord.py), which runs
+    per message: its module imports no command-line framework."""
+    if not fn.decorator_list:
+        return False
+    names = [short_name(d.func if isinstance(d, ast.Call) else d) for d in fn.decorator_list]
+    if not any(n in ("command", "group", "callback") for n in names):
+        return False
+    return any(isinstance(s, ast.Import) and any(a.name.split(".")[0] in CLI_FRAMEWORKS for a in s.names)
+               or isinstance(s, ast.ImportFrom) and s.level == 0 and (s.module or "").split(".")[0] in CLI_FRAMEWORKS
+               for s in mod.nodes(ast.Import, ast.ImportFrom))
 
 
 def _is_script(mod) -> bool:
