@@ -117,6 +117,11 @@ class Resource:
     #: the object wraps a file object it is given (its first argument, or ``fileobj=``) and
     #: owns no OS resource of its own when that is an in-memory buffer (``ZipFile(BytesIO(b))``)
     wraps_file: bool = False
+    #: the object holds no OS resource until one of these methods is called on it (a
+    #: ``requests.Session`` connects only when it sends): made only to ``prepare_request()``,
+    #: to read an attribute or for ``isinstance()``, there is nothing to release. Empty: it
+    #: holds one as soon as it is made.
+    opens_with: frozenset[str] = frozenset()
 
 
 FILE = Resource("file object", CLOSERS)
@@ -165,6 +170,8 @@ class ResourceCheck(PythonCheck):
             return  # module level and class bodies run once; nothing to judge
         if resource.wraps_file and _over_buffer(call, fn):
             return  # `zipfile.ZipFile(io.BytesIO(blob))`: memory, freed with the object
+        if resource.opens_with and not self._opens(call, fn, resource.opens_with):
+            return  # `requests.Session().prepare_request(r)`: it never connects
         if self.under_expecting_context(call, fn):
             return
         if resource.path_attr is not None and (
@@ -279,6 +286,23 @@ class ResourceCheck(PythonCheck):
             names = frozenset(self.resources) | frozenset(extra)
             self._target_cache = (frozenset(n.rsplit(".", 1)[-1] for n in names), names)
         return self._target_cache
+
+    def _opens(self, call: ast.Call, fn, methods: frozenset[str]) -> bool:
+        """Is one of ``methods`` called on what ``call`` makes: directly
+        (``Session().get(url)``), or on the local it is assigned to, anywhere in ``fn``
+        (``s = Session(); s.get(url)``)? Anything else done with it (``isinstance(Session(),
+        C)``, ``Session().prepare_request(r)``, ``s.headers``) leaves it unconnected."""
+        parent = self.module.parent(call)
+        if isinstance(parent, ast.Attribute):
+            return parent.attr in methods
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target] if isinstance(
+            parent, ast.AnnAssign) else []
+        if len(targets) == 1 and isinstance(targets[0], ast.Name):
+            var = targets[0].id
+            return any(isinstance(n.func, ast.Attribute) and n.func.attr in methods
+                       and isinstance(n.func.value, ast.Name) and n.func.value.id == var
+                       for n in ast.walk(fn) if isinstance(n, ast.Call))
+        return False
 
     def _track(self, fn, stmt: ast.stmt, var: str, call: ast.Call, shown: str) -> None:
         resource = self.resource

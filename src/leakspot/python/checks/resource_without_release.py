@@ -17,6 +17,9 @@ SESSION = Resource("connection", frozenset({"close", "quit", "__exit__"}), conne
 SQLITE = Resource("sqlite3 connection", frozenset({"close"}), with_releases=False)
 ARCHIVE = Resource("archive", frozenset({"close", "__exit__"}), wraps_file=True)
 SELECTOR = Resource("selector", frozenset({"close", "__exit__"}))
+#: A ``requests.Session`` opens its pooled connections when it sends a request.
+HTTP_SESSION = Resource("connection", frozenset({"close", "__exit__"}), opens_with=frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send"}))
 
 RESOURCES = {
     "socket.socket": SOCKET,
@@ -36,8 +39,8 @@ RESOURCES = {
     "ftplib.FTP": SESSION,
     "smtplib.SMTP": SESSION,
     "smtplib.SMTP_SSL": SESSION,
-    "requests.Session": CONNECTION,
-    "requests.session": CONNECTION,
+    "requests.Session": HTTP_SESSION,
+    "requests.session": HTTP_SESSION,
     "zipfile.ZipFile": ARCHIVE,
     "tarfile.open": ARCHIVE,
     "tarfile.TarFile": ARCHIVE,
