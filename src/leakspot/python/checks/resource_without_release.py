@@ -19,7 +19,7 @@ ARCHIVE = Resource("archive", frozenset({"close", "__exit__"}), wraps_file=True)
 SELECTOR = Resource("selector", frozenset({"close", "__exit__"}))
 #: A ``requests.Session`` opens its pooled connections when it sends a request.
 HTTP_SESSION = Resource("connection", frozenset({"close", "__exit__"}), opens_with=frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send"}))
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "resolve_redirects"}))
 
 RESOURCES = {
     "socket.socket": SOCKET,
