@@ -1272,7 +1272,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
     decorator runs when the module is imported (unless a loop there repeats it), and so does
     one outside loops in a function
     named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``; not ``__init__``,
-    which runs per instance), or nested in one. A class named as a base counts as called inside a function: its constructor runs
+    which runs per instance) or in a command-line command (:func:`cli_command`), or nested in one. A class named as a base counts as called inside a function: its constructor runs
     whenever a subclass is made. Facts for the project phase, which drops an
     ``unbounded-module-cache`` or ``listener-never-removed`` finding whose functions the run calls only at import
     (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
