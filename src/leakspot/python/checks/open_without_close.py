@@ -125,9 +125,6 @@ class Resource:
 
 
 FILE = Resource("file object", CLOSERS)
-#: Calls that look at an object without using it.
-INSPECTORS = frozenset({"builtins.isinstance", "builtins.getattr", "builtins.hasattr", "builtins.type",
-                        "builtins.id", "builtins.repr"})
 
 
 class ResourceCheck(PythonCheck):
@@ -294,8 +291,9 @@ class ResourceCheck(PythonCheck):
         """Is one of ``methods`` called on what ``call`` makes: directly
         (``Session().get(url)``), or on the local it is assigned to, anywhere in ``fn``
         (``s = Session(); s.get(url)``)? A local passed to a call (``run(s, url)``,
-        ``Emitter(session=s)``) may be sent through too: that counts, and the rule judges it as
-        any resource. Anything else done with it (``isinstance(Session(), C)``,
+        ``Emitter(session=s)``) may be sent through too, unless the call is a known borrower
+        (:data:`BORROWERS`: ``isinstance``, ``print``...): that counts, and the rule judges it
+        as any resource. Anything else done with it (``isinstance(Session(), C)``,
         ``Session().prepare_request(r)``, ``s.headers``, ``s.auth = ...``) leaves it
         unconnected."""
         parent = self.module.parent(call)
@@ -307,8 +305,8 @@ class ResourceCheck(PythonCheck):
             var = targets[0].id
             return any(isinstance(n.func, ast.Attribute) and n.func.attr in methods
                        and isinstance(n.func.value, ast.Name) and n.func.value.id == var
-                       or self.qualified(n.func) not in INSPECTORS and any(
-                           isinstance(a, ast.Name) and a.id == var for a in [*n.args, *(k.value for k in n.keywords)])
+                       or any(isinstance(a, ast.Name) and a.id == var for a in [*n.args, *(k.value for k in n.keywords)])
+                       and self.qualified(n.func) not in BORROWERS
                        for n in ast.walk(fn) if isinstance(n, ast.Call))
         return False
 

@@ -1383,9 +1383,7 @@ def cli_command(mod, fn) -> bool:
     names = [short_name(d.func if isinstance(d, ast.Call) else d) for d in fn.decorator_list]
     if not any(n in ("command", "group", "callback") for n in names):
         return False
-    return any(isinstance(s, ast.Import) and any(a.name.split(".")[0] in CLI_FRAMEWORKS for a in s.names)
-               or isinstance(s, ast.ImportFrom) and s.level == 0 and (s.module or "").split(".")[0] in CLI_FRAMEWORKS
-               for s in mod.nodes(ast.Import, ast.ImportFrom))
+    return any(q.split(".")[0] in CLI_FRAMEWORKS for q in mod.names.aliases.values())
 
 
 def _is_script(mod) -> bool:
