@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from leakspot.c.cfg import NORETURN
 from leakspot.c.leaks import parameters, reading_functions
-from leakspot.c.parse import Family, Node, function_name, functions, text, unwrap
+from leakspot.c.parse import Family, Node, function_name, functions, operator_of, text, unwrap
 
 NULLS = frozenset({"NULL", "0", "nullptr"})
 
@@ -152,7 +152,8 @@ def _facts(fn: Node) -> Facts:
             facts.frees_first.add(callee)
     for ret in returns:
         value = unwrap(ret.named_children[0]) if ret.named_children else None
-        if value is not None and value.type == "identifier" and text(value) in params:
+        if value is not None and value.type == "identifier" and text(value) in params \
+                and not _overwritten_before(body, text(value), ret):
             # `if (cq == NULL) cq = calloc(...); return cq;`: a caller's object comes back too
             facts.returns.append(("other", ""))
             continue
@@ -163,6 +164,28 @@ def _facts(fn: Node) -> Facts:
         if last is not None and last.type == "call_expression":
             facts.ends_with = text(last.child_by_field_name("function"))
     return facts
+
+
+def _overwritten_before(body: Node | None, param: str, ret: Node) -> bool:
+    """Is the parameter ``param`` given the result of a call by a statement of the function's
+    own body (not under a branch or loop) that comes before ``ret``, with no label above
+    that statement to jump back to? Then ``ret`` cannot return the caller's value:
+    ``char *badSource(char *data) { data = malloc(100); ...; return data; }``, the shape of
+    the Juliet test suite's flow variants 42 and 61 (NIST SARD, CWE-401)."""
+    if body is None:
+        return False
+    for stmt in body.named_children:
+        if stmt.start_byte >= ret.start_byte or stmt.type == "labeled_statement":
+            return False
+        if stmt.type != "expression_statement" or not stmt.named_children:
+            continue
+        e = unwrap(stmt.named_children[0])
+        if e is not None and e.type == "assignment_expression" and operator_of(e) == "=" \
+                and text(e.child_by_field_name("left")) == param:
+            right = unwrap(e.child_by_field_name("right"))
+            if right is not None and right.type == "call_expression":
+                return True
+    return False
 
 
 def _failure_value(n: Node | None) -> bool:
