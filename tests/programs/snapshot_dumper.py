@@ -15,14 +15,20 @@ out, interval, program = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 os.makedirs(out, exist_ok=True)
 count = 0
 lock = threading.Lock()
+finished = False
 
 
-def dump() -> None:
-    global count
+def dump(last: bool = False) -> None:
+    """Write the next dump; after the last one, none: the interval thread is a daemon, and
+    one that began a dump as the interpreter exits would leave it cut short."""
+    global count, finished
     with lock:
+        if finished:
+            return
         snapshot = tracemalloc.take_snapshot()
         snapshot.dump(os.path.join(out, f"snapshot-{count:04d}.pickle"))
         count += 1
+        finished = last
 
 
 def loop() -> None:
@@ -38,4 +44,4 @@ sys.path[0] = os.path.dirname(os.path.abspath(program))
 try:
     runpy.run_path(program, run_name="__main__")
 finally:
-    dump()
+    dump(last=True)
