@@ -22,6 +22,20 @@ from leakspot.discover import DEFAULT_EXCLUDES, SourceFile, discover
 from leakspot.model import Finding, Notification, assign_fingerprints
 from leakspot.registry import load_rules
 
+#: What a Python file calls, for the project phase (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`):
+#: ``(inside functions, once, as often as a caller, at set-up by name)``, names as
+#: :func:`may_call` takes them. "Once" is at import time, in a command-line command or
+#: ``main()``, under a once-flag; the third holds ``(callee, caller)`` pairs, a call that runs
+#: once for each run of ``caller`` (a ``Finding.grown_by``-style name); the fourth, calls in
+#: functions named for set-up (``register_service()``, ``init_app()``), which a name says run once.
+CallFacts = tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str]]
+#: The rules whose findings name the functions that must run many times for a leak
+#: (``Finding.grown_by``): a growing container, a listener added, a bounded method cache
+#: (whose class must be made many times).
+GROWN_BY_SLUGS = ("unbounded-module-cache", "listener-never-removed", "lru-cache-on-method")
+#: How many callers deep :func:`drop_grown_at_import` follows "called only once".
+MAX_CALLER_DEPTH = 8
+
 #: Below this many files a pool costs more than it saves.
 POOL_THRESHOLD = 64
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -39,16 +53,17 @@ class FileResult:
         shrunk: names of containers this file removes from or clears (``x.cache.clear()``,
             ``del registry[k]``): facts for the project phase, which drops
             ``unbounded-module-cache`` findings on containers that another file bounds.
-        calls: the names this Python file calls, (inside functions, at import time): facts for
-            the project phase, which drops ``unbounded-module-cache`` findings whose growing
-            functions the run calls only at import.
+        calls: the names this Python file calls, ``(inside functions, at import time, as often
+            as a caller)`` (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`):
+            facts for the project phase, which drops ``unbounded-module-cache`` and
+            ``listener-never-removed`` findings whose growing functions the run calls only once.
     """
 
     findings: list[Finding] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     lines: int = 0
     shrunk: frozenset[str] = frozenset()
-    calls: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    calls: CallFacts = (frozenset(), frozenset(), frozenset(), frozenset())
     suppressed: list[Finding] = field(default_factory=list)
 
 
@@ -79,7 +94,7 @@ class RunResult:
     baselined: int = 0
     stale_baseline: int = 0
     shrunk: dict[str, frozenset[str]] = field(default_factory=dict)
-    calls: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    calls: dict[str, CallFacts] = field(default_factory=dict)
     codes: frozenset[str] = frozenset()
     paths: frozenset[str] = frozenset()
 
@@ -203,49 +218,83 @@ def _analyze_chunk(chunk: list[SourceFile], codes: frozenset[str], settings: Set
     return [_analyze_file(f, codes, settings, root) for f in chunk]
 
 
-def drop_grown_at_import(findings: list[Finding], calls: dict[str, tuple[frozenset[str], frozenset[str]]]) -> list[Finding]:
-    """Cross-file facts: drop an ``unbounded-module-cache`` or ``listener-never-removed``
-    finding whose growing functions (``Finding.grown_by``) the run calls, and calls only at
-    import time: a registry of the instances that other modules make at module level
-    (``SERVICES.append(self)`` in ``Service.__init__``, with ``hello = Service(...)`` at the top
-    of each view module), or a factory that they call there. A name also called inside any
-    function of the run, or never called in it, keeps the finding: the rule cannot tell how
-    often an outside caller runs.
+def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -> list[Finding]:
+    """Cross-file facts: drop an ``unbounded-module-cache``, ``listener-never-removed`` or
+    (bounded) ``lru-cache-on-method`` finding (:data:`GROWN_BY_SLUGS`) whose growing
+    functions or class (``Finding.grown_by``) the run calls, and calls only once:
+    at import time, at set-up (``main()``, a command-line command), under a once-flag, or from
+    functions that are themselves called only once, followed up to :data:`MAX_CALLER_DEPTH`
+    callers deep. A registry of the instances that other modules make at module level
+    (``SERVICES.append(self)`` in ``Service.__init__``, with ``hello = Service(...)`` at the
+    top of each view module); ddtrace's ``def listen(): core.on(...)``, called at the bottom
+    of its module or by a loader guarded by ``if _TO_BE_LOADED:``. A name also called where
+    it may run many times (in a loop, a nested function, a function that is not itself called
+    once), handed on as a value (a callback), or never called in the run, keeps the finding:
+    the rule cannot tell how often an outside caller runs. Recursion keeps it too.
 
     Calls are matched by name, through the imports where they resolve (:func:`may_call`):
     ``ast.parse(...)`` is not a call of a project's ``parse()``, nor is a call of another
     module's own function of that name; a call the imports do not resolve (``obj.parse()``)
-    may be a call of any function so named.
+    may be a call of any method so named.
+
+    "Once" is a least fixed point over the run's call graph by name (the monotone framework
+    of Kildall, "A unified approach to global program optimization", POPL 1973): a function
+    is once when some call may reach it and every call that may reach it is once.
 
     Args:
         findings: findings of any files.
-        calls: for each Python file (display path), the names it calls (inside functions, at
-            import time) (``FileResult.calls``): bare names, or dotted ones resolved through
-            its imports.
+        calls: for each Python file (display path), its :data:`CallFacts` (``FileResult.calls``).
     """
     if not calls:
         return findings
     from leakspot.python.parse import module_dotted
 
-    def by_last_name(sets) -> dict[str, set[str]]:
-        index: dict[str, set[str]] = {}
-        for names in sets:
-            for n in names:
-                index.setdefault(n.rsplit(".", 1)[-1], set()).add(n)
-        return index
+    def last(n: str) -> str:
+        return n.rsplit(".", 1)[-1]
 
-    runtime = by_last_name(r for r, _ in calls.values())
-    at_import = by_last_name(i for _, i in calls.values())
+    runtime: dict[str, set[str]] = {}
+    at_import: dict[str, set[str]] = {}
+    named: dict[str, set[str]] = {}
+    via: dict[str, set[tuple[str, str]]] = {}
+    for r, i, v, s in calls.values():
+        for n in r:
+            runtime.setdefault(last(n), set()).add(n)
+        for n in i:
+            at_import.setdefault(last(n), set()).add(n)
+        for n in s:
+            named.setdefault(last(n), set()).add(n)
+        for callee, caller in v:
+            via.setdefault(last(callee), set()).add((callee, caller))
     modules = {module_dotted(p): p.endswith("__init__.py") for p in calls}
+    memo: dict[str, bool] = {}
 
-    def once(target: str) -> bool:
-        name = target.rsplit(".", 1)[-1]
-        return (any(may_call(c, target, modules) for c in at_import.get(name, ()))
-                and not any(may_call(c, target, modules) for c in runtime.get(name, ())))
+    def once(target: str, depth: int = 0, path: frozenset[str] = frozenset()) -> bool:
+        if target in memo:
+            return memo[target]
+        if target in path or depth > MAX_CALLER_DEPTH:
+            return False  # recursion, or too deep to tell: not shown to run once
+        name = last(target)
+        if any(may_call(c, target, modules) for c in runtime.get(name, ())):
+            result = False
+        else:
+            callers = {caller for c, caller in via.get(name, ()) if may_call(c, target, modules)}
+            direct = any(may_call(c, target, modules) for c in at_import.get(name, ()))
+            # a set-up function known only by its name is trusted for the growing function's
+            # own callers, not further up: an `_initialize_provider()` that a `reset()` calls
+            # again makes all that it calls again
+            by_name = [c for c in named.get(name, ()) if may_call(c, target, modules)]
+            if by_name and depth:
+                result = False
+            else:
+                result = (direct or bool(by_name) or bool(callers)) and all(
+                    once(c, depth + 1, path | {target}) for c in callers)
+        if not path or result:
+            memo[target] = result  # a "no" met inside a cycle may be only that cycle's
+        return result
 
     return [
         f for f in findings
-        if not (f.slug in ("unbounded-module-cache", "listener-never-removed") and f.grown_by
+        if not (f.slug in GROWN_BY_SLUGS and f.grown_by
                 and all(once(n) for n in f.grown_by))
     ]
 
@@ -255,29 +304,37 @@ def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
 
     Args:
         call: a name from ``FileResult.calls``: bare (``"parse"``, unresolved: it may be any
-            function or method of that name) or dotted through the caller's imports
-            (``"pkg.args.parse"``, ``"ast.parse"``).
+            function or method of that name), a method's (``".parse"``, from ``obj.parse()``
+            on an object the imports do not resolve: any method of that name, not a module's
+            function or class) or dotted through the caller's imports (``"pkg.args.parse"``,
+            ``"ast.parse"``).
         target: a ``Finding.grown_by`` name: dotted by its module for a module-level function
             or class (``"pkg.args.parse"``), bare for a method.
         modules: the run's Python modules (dotted name: whether it is a package's
             ``__init__``, which may re-export what it imports).
 
     A dotted call of the same last name is ruled out when its module is the standard
-    library's or a third party's (no module of the run is in its top-level package), or
+    library's or a third party's (no module of the run has its dotted name, seen from any
+    folder: ``zarr.x`` is ``src/zarr/x.py`` or a package above ``src/zarr/x/y.py``), or
     when it is another module of the run that is not a package (a module's own function).
     """
     from leakspot.python.parse import same_module
     name = target.rsplit(".", 1)[-1]
     if "." not in call:
         return call == name
+    if call.startswith("."):
+        return "." not in target and call[1:] == name
     where, called = call.rsplit(".", 1)
     if called != name:
         return False
     if "." in target and same_module(where, target.rsplit(".", 1)[0]):
         return True
     top = where.split(".")[0]
-    if top == "builtins" or not any(top in m.split(".") for m in modules):
-        return False  # `ast.parse`, `requests.get`: not the project's
+    inside = "." + where + "."
+    if top == "builtins" or not any(inside in f".{m}." for m in modules):
+        # `ast.parse`, `requests.get`: not the project's; nor `sqlalchemy.event.listen` in a
+        # project with a `ddtrace.contrib.sqlalchemy` package of its own
+        return False
     if top in sys.stdlib_module_names and not any(m.split(".")[0] == top for m in modules):
         return False
     run_module = [package for m, package in modules.items() if same_module(where, m)]
@@ -429,13 +486,16 @@ PROJECT_FILES_LIMIT = 20000
 
 
 def _project_facts(files: list[SourceFile], findings: list[Finding], project: Path, root: Path,
-                   exclude: list[str] | None, anchored) -> tuple[dict[str, frozenset[str]], dict[str, tuple[frozenset[str], frozenset[str]]]]:
+                   exclude: list[str] | None, anchored,
+                   run_calls: dict[str, CallFacts] | None = None) -> tuple[dict[str, frozenset[str]], dict[str, CallFacts]]:
     """The cross-file facts of the project's Python files that the run does not check, for the
     findings the project phase looks up: the containers they shrink
     (:func:`~leakspot.python.checks.unbounded_module_cache.shrunk_names`, for a finding's
     ``key``) and the names they call (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`,
     for its ``grown_by``). A pre-commit run of one changed file then judges them as a run of
-    the whole project does. Only files that mention one of those names are parsed;
+    the whole project does. Only files that mention one of those names are parsed, and then
+    those that mention a function that calls one of them (in those files or in ``run_calls``,
+    the run's own :data:`CallFacts`), and so on, as far as :func:`drop_grown_at_import` follows callers;
     ``project`` is walked with the run's excludes, up to :data:`PROJECT_FILES_LIMIT` files
     (beyond that, only the run's own facts count). Files that cannot be read or parsed are left
     out: they are not the run's.
@@ -443,8 +503,7 @@ def _project_facts(files: list[SourceFile], findings: list[Finding], project: Pa
     Returns:
         (shrunk, calls), each keyed by display path, as ``FileResult.shrunk`` and ``.calls``.
     """
-    slugs = ("unbounded-module-cache", "listener-never-removed")
-    names = {n.rsplit(".", 1)[-1] for f in findings if f.slug in slugs for n in f.grown_by}
+    names = {n.rsplit(".", 1)[-1] for f in findings if f.slug in GROWN_BY_SLUGS for n in f.grown_by}
     names |= {f.key for f in findings if f.slug == "unbounded-module-cache" and f.key}
     if not names:
         return {}, {}
@@ -455,19 +514,34 @@ def _project_facts(files: list[SourceFile], findings: list[Finding], project: Pa
     others, _ = discover([project], root, exclude, anchored, limit=PROJECT_FILES_LIMIT)
     if len(others) >= PROJECT_FILES_LIMIT:
         return {}, {}  # not a project but a home folder under `.git`, say: the run's own facts only
-    wanted = [n.encode() for n in names]
     shrunk: dict[str, frozenset[str]] = {}
-    calls: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for f in others:
-        if f.language != "python" or f.path.resolve() in checked:
-            continue
-        try:
-            data = f.path.read_bytes()
-            if any(w in data for w in wanted):
+    calls: dict[str, CallFacts] = {}
+    pending = [f for f in others if f.language == "python" and f.path.resolve() not in checked]
+    known = [*(run_calls or {}).values()]
+    looked_for: set[str] = set()
+    # the files that mention a wanted name; then, for "called only once" (drop_grown_at_import),
+    # those that mention a caller of a wanted name, up to MAX_CALLER_DEPTH rounds
+    for _ in range(MAX_CALLER_DEPTH + 1):
+        looked_for |= names
+        wanted = [n.encode() for n in names]
+        rest = []
+        for f in pending:
+            try:
+                data = f.path.read_bytes()
+                if not any(w in data for w in wanted):
+                    rest.append(f)
+                    continue
                 module = parse_python(f.display, data)
                 shrunk[f.display], calls[f.display] = shrunk_names(module), call_names(module)
-        except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
-            continue
+                known.append(calls[f.display])
+            except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
+                continue
+        pending = rest
+        callers = {caller.rsplit(".", 1)[-1] for facts in known
+                   for callee, caller in facts[2] if callee.rsplit(".", 1)[-1] in looked_for}
+        names = callers - looked_for
+        if not names or not pending:
+            break
     return {d: names for d, names in shrunk.items() if names}, calls
 
 
@@ -626,7 +700,8 @@ def run(
     result.calls = {f.display: out.calls for f, out in zip(files, outputs) if f.language == "python"}
     # the facts of the modules under the root that the run does not check (a hook's run of the
     # staged files, from the repository's top); never above the root, which may be far wider
-    other_shrunk, other_calls = _project_facts(files, result.findings, project or root, root, exclude, anchored)
+    other_shrunk, other_calls = _project_facts(files, result.findings, project or root, root, exclude, anchored,
+                                               result.calls)
     result.findings = drop_bounded_elsewhere(result.findings, {**other_shrunk, **result.shrunk})
     result.findings = drop_grown_at_import(result.findings, {**other_calls, **result.calls})
     result.findings = drop_owned_by_base(result.findings, root, project)

@@ -39,7 +39,7 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
+from leakspot.engine import CallFacts, analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -69,7 +69,7 @@ class LeakspotServer(LanguageServer):
         # cross-file facts of the workspace: the containers each Python file shrinks, and the
         # names it calls (inside functions, at import time)
         self.shrunk: dict[str, frozenset[str]] = {}
-        self.calls: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self.calls: dict[str, CallFacts] = {}
         # per open document, the names whose calls grow its containers (before the filters)
         self.grown: dict[str, set[str]] = {}
         # the open documents with findings that bases in other modules decide (read from disk)
@@ -108,13 +108,16 @@ class LeakspotServer(LanguageServer):
         result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
         previous = self.shrunk.get(display)
         self.shrunk[display] = result.shrunk
-        before = self.calls.get(display, (frozenset(), frozenset()))
+        before = self.calls.get(display, (frozenset(), frozenset(), frozenset(), frozenset()))
         if language == "python":
             self.calls[display] = result.calls
         # the names whose calls moved in or out of functions: they decide other documents' findings
         # (by last name: `pkg.args.parse` and `parse` may be the same function)
-        moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])}
-                 if language == "python" else set())
+        moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])
+                  | (before[3] ^ result.calls[3])} if language == "python" else set())
+        # a call that runs as often as its caller decides through any chain of callers: every
+        # open document with such findings is checked again
+        chained = language == "python" and before[2] != result.calls[2]
         self.grown[uri] = {n.rsplit(".", 1)[-1] for f in result.findings for n in f.grown_by}
         if any(f.bases for f in result.findings):
             self.based.add(uri)
@@ -123,11 +126,12 @@ class LeakspotServer(LanguageServer):
         findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
         # base classes in other modules are read from disk, as saved
         findings = drop_owned_by_base(findings, top)
-        if (previous or frozenset()) != result.shrunk or moved:
+        if (previous or frozenset()) != result.shrunk or moved or chained:
             # this file's facts changed: the open documents that depend on them are re-checked
             for other in list(self.workspace.text_documents):
                 if other != uri and self.findings.get(other) is not None and (
-                        (previous or frozenset()) != result.shrunk or moved & self.grown.get(other, set())):
+                        (previous or frozenset()) != result.shrunk or moved & self.grown.get(other, set())
+                        or chained and self.grown.get(other)):
                     self.schedule(other)
         for note in result.notifications:
             where = f"{display}:{note.line}" if note.line else display

@@ -18,7 +18,8 @@ from leakspot.python.bases import search_bases
 from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
                                     process_targets, python_check, short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import (REGISTRAR_NAME, _callable_name, _function_chain, _is_script,
-                                                            _params, cli_command)
+                                                            _params, cached_without_arguments, cli_command,
+                                                            once_flag_guarded)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,8 +31,6 @@ RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__"}
 #: Lifecycle hooks named for start-up (``on_startup``, ``on_after_startup``, ``startup_event``):
 #: a framework or plugin host calls each once, when the program starts.
 STARTUP_NAME = re.compile(r"(^|_)(?i:startup)(_|$)|^(?i:startup)[A-Z]|[a-z](Startup)([A-Z]|$)")
-#: Decorators that cache a function's result per arguments: with no arguments, its body runs once.
-CACHE_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 PER_INSTANCE = frozenset({"__init__", "__new__", "__call__", "__enter__", "__aenter__", "__post_init__"})
 #: Getters whose value a `replace` setter can put back.
 GETTERS = {"sys.gettrace": "sys.settrace", "sys.getprofile": "sys.setprofile",
@@ -496,18 +495,13 @@ class ListenerNeverRemoved(PythonCheck):
         return _is_script(self.module) or "/management/commands/" in f"/{self.module.path}"
 
     def _cached_without_arguments(self, fn) -> bool:
-        """Is ``fn`` a function of no parameters under ``@functools.cache`` or ``@lru_cache``
-        (zarr's ``_ensure_handler()``, which adds its handler "only once")? Its body runs on
-        the first call; every later call returns the cached result."""
-        a = fn.args
-        if a.posonlyargs or a.args or a.kwonlyargs or a.vararg or a.kwarg:
-            return False
-        return any(self.qualified(d.func if isinstance(d, ast.Call) else d) in CACHE_DECORATORS
-                   for d in fn.decorator_list)
+        """:func:`cached_without_arguments`: its body runs once."""
+        return cached_without_arguments(self.module, fn)
 
     def _resets_lists(self, attr: str) -> bool:
-        """``logger.handlers = []``, ``root.handlers[:] = saved`` or ``logger.handlers.clear()``."""
-        for node in self.module.nodes(ast.Assign):
+        """``logger.handlers = []``, ``root.handlers[:] = saved``, ``del logger.handlers[:]``
+        (gevent-websocket's ``create_logger()``) or ``logger.handlers.clear()``."""
+        for node in self.module.nodes(ast.Assign, ast.Delete):
             if any(_attr_of(t) == attr for t in node.targets):
                 return True
         for node in self.module.nodes(ast.Attribute):
@@ -526,8 +520,11 @@ class ListenerNeverRemoved(PythonCheck):
     def _guarded(self, node: ast.AST, fn) -> bool:
         """Under a test that makes the add idempotent: ``if not logger.handlers:``,
         ``if h not in logger.handlers:``, ``if not has_level_handler(logger):``, or a once-flag
-        (``if not self._registered: ... self._registered = True``); or after an early
+        (``if not self._registered: ... self._registered = True``, ``if _TO_BE_LOADED: ...;
+        _TO_BE_LOADED = False``: :func:`once_flag_guarded`); or after an early
         ``if logger.handlers: return`` in the function's body."""
+        if once_flag_guarded(self.module, node, fn):
+            return True
         for stmt in fn.body:
             if stmt.lineno >= node.lineno:
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from leakspot.python.checks import PythonCheck, is_test_module, python_check
-from leakspot.python.parse import FunctionNode
+from leakspot.python.parse import FunctionNode, module_dotted
 
 CACHE_DECORATORS = frozenset({
     "functools.lru_cache", "functools.cache",
@@ -94,6 +94,12 @@ class LruCacheOnMethod(PythonCheck):
                         method=f"{cls.name}.{stmt.name}",
                         how=how,
                     )
+                    if bound and name != "cachetools.cached" and self.module.parent(cls) is self.module.tree:
+                        # a bounded cache keeps at most its entries' instances: when the run
+                        # makes the class only once (a registry made at import, or under
+                        # `if _registry is None:`), that is one object, which lives anyway.
+                        # The project phase drops the finding then (drop_grown_at_import).
+                        self.findings[-1].grown_by = (f"{module_dotted(self.module.path)}.{cls.name}".lstrip("."),)
 
 
 def _callee(decorator: ast.expr) -> ast.expr:

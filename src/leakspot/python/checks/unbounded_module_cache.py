@@ -1262,25 +1262,33 @@ def shrunk_names(mod) -> frozenset[str]:
     return frozenset(out)
 
 
-def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
-    """The names this module calls, as ``(inside functions, at import time)``: dotted
+def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str]]:
+    """The names this module calls, as ``(inside functions, once, as often as a caller, at
+    set-up by name)`` (:data:`leakspot.engine.CallFacts`): dotted
     through the imports where they resolve (``bpargs.parse(...)`` after ``from . import args as
     bpargs`` in ``pkg/cli.py``: ``"pkg.args.parse"``; ``ast.parse(...)``: ``"ast.parse"``;
     ``open()``: ``"builtins.open"``), else bare (``x.f(...)``, ``f(...)`` of a local or of this
     module's own ``def``: ``"f"``; a class: its name), a decorator written without a call (``@memoize``)
     counting as a call of it: a call at module level, in a class body or in a
     decorator runs when the module is imported (unless a loop there repeats it), and so does
-    one outside loops in a function
-    named for set-up (:data:`SETUP_NAME`: ``register_service()``, ``main()``; not ``__init__``,
-    which runs per instance) or in a command-line command (:func:`cli_command`), or nested in one. A class named as a base counts as called inside a function: its constructor runs
+    one outside loops in ``main()``, a command-line command (:func:`cli_command`) or a cached
+    function of no arguments (:func:`cached_without_arguments`), or nested in one, or under a
+    once-flag (:func:`once_flag_guarded`). One outside loops in a function named for set-up
+    (:data:`SETUP_NAME`: ``register_service()``, ``init_app()``; not ``__init__``, which runs
+    per instance) is "at set-up by name". Any other call outside loops in a module-level
+    function or a method of a module-level class is ``(callee, caller)``: it runs as often as
+    that function (``caller``: :func:`_callable_name`). A name handed on as a value (an
+    argument, an assigned value: :func:`_handed_on`) counts as called inside a function. A class named as a base counts as called inside a function: its constructor runs
     whenever a subclass is made. Facts for the project phase, which drops an
     ``unbounded-module-cache`` or ``listener-never-removed`` finding whose functions the run calls only at import
     (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
     calls a request handler by name, the application never does."""
     runtime: set[str] = set()
     at_import: set[str] = set()
+    via: set[tuple[str, str]] = set()
+    named: set[str] = set()
     if is_test_module(mod.path):
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset(), frozenset()
     setup: dict[int, bool] = {}
     # a decorator written without a call (`@memoize`) is called where its `def` runs, as the
     # callee of a call is: a class used so makes one instance per decorated function
@@ -1308,7 +1316,8 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
             q = mod.names.qualified(f, local[id(fn)])
         if q and not (isinstance(f, ast.Name) and f.id in own):
             return absolute_name(q, here, mod.path.endswith("__init__.py"))
-        return f.id if isinstance(f, ast.Name) else f.attr
+        # `obj.parse()` on an object: a method of that name, not a module's function
+        return f.id if isinstance(f, ast.Name) else "." + f.attr
 
     for call, f in [(c, c.func) for c in mod.nodes(ast.Call)] + decorators:
         fn = mod.enclosing_function(call)
@@ -1316,18 +1325,188 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str]]:
         if name is None:
             continue
         if fn is not None and id(fn) not in setup:
-            setup[id(fn)] = any(SETUP_NAME.search(g.name) and not g.name.startswith("__") or cli_command(mod, g)
-                                 for g in _function_chain(mod, fn))
-        once = (fn is None or setup[id(fn)]) and not _in_loop(mod, call, fn)
-        (at_import if once else runtime).add(name)
+            chain = _function_chain(mod, fn)
+            # "once" shown by the code (a command, a cached function of no arguments), or
+            # taken from a name (`register_service()`, `init_app()`): the weaker kind
+            setup[id(fn)] = "shown" if any(cli_command(mod, g) or cached_without_arguments(mod, g) or g.name == "main"
+                                           for g in chain) else "named" if any(
+                SETUP_NAME.search(g.name) and not g.name.startswith("__") for g in chain) else ""
+        looped = _in_loop(mod, call, fn)
+        if not looped and fn is not None and setup[id(fn)] == "named" and not once_flag_guarded(mod, call, fn):
+            named.add(name)
+        elif not looped and (fn is None or setup[id(fn)] or once_flag_guarded(mod, call, fn)):
+            at_import.add(name)
+        elif not looped and fn is not None and (caller := _callable_name(mod, fn)):
+            via.add((name, caller))  # as often as `caller` runs
+        else:
+            runtime.add(name)
     # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, which
     # the name's own calls do not tell
     for cls in mod.nodes(ast.ClassDef):
         for base in cls.bases:
             name = called(base, mod.enclosing_function(cls))
             if name:
-                runtime.add(name)
-    return frozenset(runtime), frozenset(at_import)
+                runtime.add(name.lstrip("."))
+    # a function handed on as a value (`Thread(target=self.poll)`, `handlers = [listen]`)
+    # may be called anywhere, any number of times
+    for value, fn in _handed_on(mod):
+        name = called(value, fn)
+        if name:
+            runtime.add(name)
+    return frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named)
+
+
+#: Calls whose arguments are inspected, not kept to be called later.
+_INSPECTING = frozenset({"isinstance", "issubclass", "super", "getattr", "hasattr", "setattr", "delattr",
+                         "type", "id", "repr", "str", "print", "len", "cast", "vars", "dir", "callable"})
+
+
+def _handed_on(mod):
+    """``(expr, function)`` for each name or attribute that the module hands on as a value:
+    an argument of a call (not of :data:`_INSPECTING`), a value assigned, or an element of a
+    list, tuple, set or dict given so. Names written like classes (``Service``) are left out:
+    a class is far more often inspected than kept to be called."""
+    def values(expr):
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            yield from expr.elts
+        elif isinstance(expr, ast.Dict):
+            yield from (v for v in expr.values if v is not None)
+        else:
+            yield expr
+
+    for call in mod.nodes(ast.Call):
+        if short_name(call.func) in _INSPECTING:
+            continue
+        fn = mod.enclosing_function(call)
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            for v in values(arg):
+                if _function_like(v):
+                    yield v, fn
+    for assign in mod.nodes(ast.Assign):
+        fn = mod.enclosing_function(assign)
+        for v in values(assign.value):
+            if _function_like(v):
+                yield v, fn
+
+
+def _function_like(expr: ast.expr) -> bool:
+    """A name or attribute that may name a function: not one written like a class."""
+    name = expr.id if isinstance(expr, ast.Name) else expr.attr if isinstance(expr, ast.Attribute) else ""
+    return bool(name) and not name[:1].isupper()
+
+
+#: Decorators that cache a function's result per arguments: with no arguments, its body runs once.
+CACHE_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
+
+
+def cached_without_arguments(mod, fn) -> bool:
+    """Is ``fn`` a function of no parameters under ``@functools.cache`` or ``@lru_cache``
+    (zarr's ``_ensure_handler()``, which adds its handler "only once"; Airflow's
+    ``get_listener_manager()``)? Its body runs on the first call; every later call returns the
+    cached result."""
+    if isinstance(fn, ast.Lambda):
+        return False
+    a = fn.args
+    if a.posonlyargs or a.args or a.kwonlyargs or a.vararg or a.kwarg:
+        return False
+    return any(mod.names.qualified(d.func if isinstance(d, ast.Call) else d) in CACHE_DECORATORS
+               for d in fn.decorator_list)
+
+
+def once_flag_guarded(mod, node, fn) -> bool:
+    """Does ``node`` run at most once per process, though ``fn`` may run many times, because
+    an ``if`` around it (``node`` in its body) tests a flag that the block flips? ``if not
+    _loaded: ...; _loaded = True``, ``if _client is None: _client = ...``, and ``if
+    _TO_BE_LOADED: ...; _TO_BE_LOADED = False`` (ddtrace's ``load_appsec()``, which loads its
+    listeners "lazily", once), of a global or of a class attribute, tested alone or as one
+    operand of ``and``. A flag on ``self`` is one per instance, not once."""
+    if fn is not None and _after_early_return(mod, node, fn):
+        return True
+    child, p = node, mod.parent(node)
+    while p is not None and p is not fn:
+        if isinstance(p, ast.If) and any(child is b for b in p.body):
+            tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
+            for test in tests:
+                flag, flipped_to_false = _flag_test(mod, test, fn)
+                if flag and any(
+                        isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
+                        and (not flipped_to_false or _falsy_constant(a.value))
+                        for a in _main_path(p.body)):
+                    return True
+        child, p = p, mod.parent(p)
+    return False
+
+
+def _after_early_return(mod, node, fn) -> bool:
+    """Is ``node`` after ``if _registry is not None: return _registry`` (or ``if _registry:``)
+    at the top of ``fn``, which later sets that global or class attribute (a singleton
+    accessor, MLflow's ``_get_model_registry_store_registry()``)? Then only the first call
+    gets past the test."""
+    top = node
+    while mod.parent(top) is not fn and mod.parent(top) is not None:
+        top = mod.parent(top)
+    for stmt in fn.body:
+        if stmt is top:
+            return False
+        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return) and not stmt.orelse):
+            continue
+        test = stmt.test
+        if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+            test = test.left
+        flag, _ = _flag_test(mod, ast.UnaryOp(op=ast.Not(), operand=test), fn)
+        if flag and any(isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
+                        and a.lineno > stmt.lineno for a in ast.walk(fn)):
+            return True
+    return False
+
+
+def _flag_test(mod, test: ast.expr, fn) -> tuple[str, bool]:
+    """The flag that a condition tests for "not done yet", and whether the block must set it
+    to a false constant (``if _TO_BE_LOADED:``) rather than to anything (``if not done:``,
+    ``if x is None:``): ``("", False)`` for another condition or a flag that does not outlive
+    the call (a local, a parameter, an attribute of ``self``)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        expr, falsy = test.operand, False
+    elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+        expr, falsy = test.left, False
+    else:
+        expr, falsy = test, True
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            return "", False
+        return expr.attr, falsy
+    if isinstance(expr, ast.Name):
+        declared = any(isinstance(g, ast.Global) and expr.id in g.names for g in ast.walk(fn))
+        if declared or expr.id not in mod.locals_of(fn):
+            return expr.id, falsy
+    return "", False
+
+
+def _main_path(body: list[ast.stmt]):
+    """The nodes of ``body`` outside ``except`` handlers and nested functions: a flag set only
+    when something failed (tqdm's ``except Exception: cls.monitor_interval = 0``) does not
+    make the block run once."""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        yield n
+        for child in ast.iter_child_nodes(n):
+            if not isinstance(child, (ast.ExceptHandler, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+def _flag_of(target: ast.expr) -> str:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute) and not (isinstance(target.value, ast.Name) and target.value.id == "self"):
+        return target.attr
+    return ""
+
+
+def _falsy_constant(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and not value.value
 
 
 def _in_class(mod, node) -> bool:
