@@ -122,9 +122,24 @@ class Resource:
     #: to read an attribute or for ``isinstance()``, there is nothing to release. Empty: it
     #: holds one as soon as it is made.
     opens_with: frozenset[str] = frozenset()
+    #: methods that release it when their result is tested against ``None``: a child process
+    #: is reaped once ``p.poll()`` returns its exit status, so ``while p.poll() is None:`` waits
+    #: for it, and ``if p.poll() is not None: break`` leaves after it did
+    polled_with: frozenset[str] = frozenset()
 
 
 FILE = Resource("file object", CLOSERS)
+
+
+def _tested_against_none(attr: ast.Attribute, parents: dict[int, ast.AST]) -> bool:
+    """Is ``attr`` called and its result compared with ``None`` (``p.poll() is None``)?"""
+    call = parents.get(id(attr))
+    if not (isinstance(call, ast.Call) and call.func is attr):
+        return False
+    test = parents.get(id(call))
+    return (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))
+            and any(isinstance(c, ast.Constant) and c.value is None for c in [test.left, *test.comparators]))
 
 
 class ResourceCheck(PythonCheck):
@@ -428,7 +443,7 @@ class ResourceCheck(PythonCheck):
             return False  # `render(page, f)` writes into the file; deleting needs its name
         if isinstance(p, ast.Attribute):
             # `f.close()`, or `f.close` handed to someone who will call it (`addCleanup`)
-            return p.attr in resource.releasers
+            return p.attr in resource.releasers or p.attr in resource.polled_with and _tested_against_none(p, parents)
         if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While,
                           ast.Assert, ast.FormattedValue, ast.Subscript, ast.Expr, ast.Await)):
             return False

@@ -8,7 +8,7 @@ from leakspot.python.checks.open_without_close import Resource, ResourceCheck
 
 SOCKET = Resource("socket", frozenset({"close", "detach", "__exit__"}))
 PROCESS = Resource("child process", frozenset({"wait", "communicate", "__exit__"}),
-                   held="not waited for", acquired="started")
+                   held="not waited for", acquired="started", polled_with=frozenset({"poll"}))
 EXECUTOR = Resource("executor", frozenset({"shutdown", "__exit__"}), held="not shut down", acquired="created")
 POOL = Resource("process pool", frozenset({"close", "terminate", "__exit__"}), held="not closed", acquired="created")
 CONNECTION = Resource("connection", frozenset({"close", "__exit__"}))
