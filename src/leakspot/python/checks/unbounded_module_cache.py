@@ -1278,7 +1278,9 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
     per instance) is "at set-up by name". Any other call outside loops in a module-level
     function or a method of a module-level class is ``(callee, caller)``: it runs as often as
     that function (``caller``: :func:`_callable_name`). A name handed on as a value (an
-    argument, an assigned value: :func:`_handed_on`) counts as called inside a function. A class named as a base counts as called inside a function: its constructor runs
+    argument, an assigned value: :func:`_handed_on`) counts as called inside a function. A
+    class named as a base of a module-level class runs its constructor as often as that
+    class is made (``(base, subclass)``). A class named as a base counts as called inside a function: its constructor runs
     whenever a subclass is made. Facts for the project phase, which drops an
     ``unbounded-module-cache`` or ``listener-never-removed`` finding whose functions the run calls only at import
     (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
@@ -1340,12 +1342,15 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
             via.add((name, caller))  # as often as `caller` runs
         else:
             runtime.add(name)
-    # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, which
-    # the name's own calls do not tell
+    # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, as
+    # often as `Special(...)` runs (a class made in a function, or nested: any time)
     for cls in mod.nodes(ast.ClassDef):
+        sub = f"{here}.{cls.name}".lstrip(".") if mod.parent(cls) is mod.tree else ""
         for base in cls.bases:
             name = called(base, mod.enclosing_function(cls))
-            if name:
+            if name and sub:
+                via.add((name.lstrip("."), sub))
+            elif name:
                 runtime.add(name.lstrip("."))
     # a function handed on as a value (`Thread(target=self.poll)`, `handlers = [listen]`)
     # may be called anywhere, any number of times
