@@ -190,6 +190,9 @@ class PythonModule:
     parents: dict[int, ast.AST] = field(default_factory=dict)
     by_type: dict[type, list[ast.AST]] = field(default_factory=dict)
     locals_cache: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: answers of :func:`~leakspot.python.checks.unbounded_module_cache.once_flag_guarded`, per
+    #: ``if`` and per function
+    guards_cache: dict = field(default_factory=dict)
 
     def nodes(self, *types: type) -> list[ast.AST]:
         """Every node of the given ast types, from the parse-time index."""

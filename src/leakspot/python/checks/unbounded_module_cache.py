@@ -1424,49 +1424,70 @@ def once_flag_guarded(mod, node, fn) -> bool:
     _loaded: ...; _loaded = True``, ``if _client is None: _client = ...``, and ``if
     _TO_BE_LOADED: ...; _TO_BE_LOADED = False`` (ddtrace's ``load_appsec()``, which loads its
     listeners "lazily", once), of a global or of a class attribute, tested alone or as one
-    operand of ``and``. A flag on ``self`` is one per instance, not once."""
-    if fn is not None and _after_early_return(mod, node, fn):
+    operand of ``and``; or after an early ``if _registry is not None: return _registry`` of
+    such a flag that ``fn`` later sets (a singleton accessor). A flag on ``self`` is one per
+    instance, not once. Answers are cached per ``if`` and per function on ``mod``."""
+    if fn is None:
+        return False
+    cache = mod.guards_cache
+    if _after_early_return(mod, node, fn, cache):
         return True
     child, p = node, mod.parent(node)
     while p is not None and p is not fn:
         if isinstance(p, ast.If) and any(child is b for b in p.body):
-            tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
-            for test in tests:
-                flag, flipped_to_false = _flag_test(mod, test, fn)
-                if flag and any(
-                        isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
-                        and (not flipped_to_false or _falsy_constant(a.value))
-                        for a in _main_path(p.body)):
-                    return True
+            key = ("if", id(p))
+            if key not in cache:
+                cache[key] = _flips_its_flag(mod, p, fn, cache)
+            if cache[key]:
+                return True
         child, p = p, mod.parent(p)
     return False
 
 
-def _after_early_return(mod, node, fn) -> bool:
-    """Is ``node`` after ``if _registry is not None: return _registry`` (or ``if _registry:``)
-    at the top of ``fn``, which later sets that global or class attribute (a singleton
-    accessor, MLflow's ``_get_model_registry_store_registry()``)? Then only the first call
-    gets past the test."""
-    top = node
-    while mod.parent(top) is not fn and mod.parent(top) is not None:
-        top = mod.parent(top)
-    for stmt in fn.body:
-        if stmt is top:
-            return False
-        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return) and not stmt.orelse):
-            continue
-        test = stmt.test
-        if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
-                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
-            test = test.left
-        flag, _ = _flag_test(mod, ast.UnaryOp(op=ast.Not(), operand=test), fn)
-        if flag and any(isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
-                        and a.lineno > stmt.lineno for a in ast.walk(fn)):
+def _flips_its_flag(mod, p: ast.If, fn, cache) -> bool:
+    tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
+    for test in tests:
+        flag, flipped_to_false = _flag_test(mod, test, fn, cache)
+        if flag and any(
+                isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
+                and (not flipped_to_false or _falsy_constant(a.value))
+                for a in _main_path(p.body)):
             return True
     return False
 
 
-def _flag_test(mod, test: ast.expr, fn) -> tuple[str, bool]:
+def _after_early_return(mod, node, fn, cache) -> bool:
+    """Is ``node`` after ``if _registry is not None: return _registry`` (or ``if _registry:``)
+    at the top of ``fn``, which later sets that global or class attribute (a singleton
+    accessor, MLflow's ``_get_model_registry_store_registry()``)? Then only the first call
+    gets past the test."""
+    key = ("early", id(fn))
+    if key not in cache:
+        guards = []
+        assigned = [a for a in ast.walk(fn) if isinstance(a, ast.Assign)]
+        for i, stmt in enumerate(fn.body):
+            if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return)
+                    and not stmt.orelse):
+                continue
+            test = stmt.test
+            if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
+                    and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+                test = test.left
+            flag, _ = _flag_test(mod, ast.UnaryOp(op=ast.Not(), operand=test), fn, cache)
+            if flag and any(any(_flag_of(t) == flag for t in a.targets) and a.lineno > stmt.lineno
+                            for a in assigned):
+                guards.append(i)
+        cache[key] = guards[0] if guards else None
+    first = cache[key]
+    if first is None:
+        return False
+    top = node
+    while mod.parent(top) is not fn and mod.parent(top) is not None:
+        top = mod.parent(top)
+    return any(stmt is top for stmt in fn.body[first + 1:])
+
+
+def _flag_test(mod, test: ast.expr, fn, cache=None) -> tuple[str, bool]:
     """The flag that a condition tests for "not done yet", and whether the block must set it
     to a false constant (``if _TO_BE_LOADED:``) rather than to anything (``if not done:``,
     ``if x is None:``): ``("", False)`` for another condition or a flag that does not outlive
@@ -1483,8 +1504,11 @@ def _flag_test(mod, test: ast.expr, fn) -> tuple[str, bool]:
             return "", False
         return expr.attr, falsy
     if isinstance(expr, ast.Name):
-        declared = any(isinstance(g, ast.Global) and expr.id in g.names for g in ast.walk(fn))
-        if declared or expr.id not in mod.locals_of(fn):
+        cache = {} if cache is None else cache
+        key = ("globals", id(fn))
+        if key not in cache:
+            cache[key] = {n for g in ast.walk(fn) if isinstance(g, ast.Global) for n in g.names}
+        if expr.id in cache[key] or expr.id not in mod.locals_of(fn):
             return expr.id, falsy
     return "", False
 
