@@ -122,24 +122,44 @@ class Resource:
     #: to read an attribute or for ``isinstance()``, there is nothing to release. Empty: it
     #: holds one as soon as it is made.
     opens_with: frozenset[str] = frozenset()
-    #: methods that release it when their result is tested against ``None``: a child process
-    #: is reaped once ``p.poll()`` returns its exit status, so ``while p.poll() is None:`` waits
-    #: for it, and ``if p.poll() is not None: break`` leaves after it did
+    #: methods that release it when a loop waits on them: a child process is reaped once
+    #: ``p.poll()`` returns its exit status, so ``while p.poll() is None:`` (with no ``break``)
+    #: waits for it
     polled_with: frozenset[str] = frozenset()
 
 
 FILE = Resource("file object", CLOSERS)
 
 
-def _tested_against_none(attr: ast.Attribute, parents: dict[int, ast.AST]) -> bool:
-    """Is ``attr`` called and its result compared with ``None`` (``p.poll() is None``)?"""
+def _tested_against_none(attr: ast.Attribute, parents: dict[int, ast.AST], module) -> bool:
+    """Is ``attr`` called as the whole test of a ``while`` loop that has no ``break``, against
+    ``None`` (``while p.poll() is None:``)? The loop ends only once the call returned
+    something else. Tested in an ``if`` (``if p.poll() is not None: break``, beside a timeout's
+    ``break``), it says nothing of the other ways out."""
     call = parents.get(id(attr))
     if not (isinstance(call, ast.Call) and call.func is attr):
         return False
-    test = parents.get(id(call))
+    test = parents.get(id(call)) or module.parent(call)
+    loop = parents.get(id(test)) or module.parent(test)
     return (isinstance(test, ast.Compare) and len(test.ops) == 1
-            and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))
-            and any(isinstance(c, ast.Constant) and c.value is None for c in [test.left, *test.comparators]))
+            and isinstance(test.ops[0], (ast.Is, ast.Eq)) and test.left is call
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
+            and isinstance(loop, ast.While) and loop.test is test and not _breaks(loop.body))
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    """Does a ``break`` of this loop (not of a loop nested in it) occur in ``body``?"""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Break):
+            return True
+        if not isinstance(n, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                              ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(n))
+        elif isinstance(n, (ast.For, ast.AsyncFor, ast.While)):
+            stack.extend(n.orelse)
+    return False
 
 
 class ResourceCheck(PythonCheck):
@@ -443,7 +463,8 @@ class ResourceCheck(PythonCheck):
             return False  # `render(page, f)` writes into the file; deleting needs its name
         if isinstance(p, ast.Attribute):
             # `f.close()`, or `f.close` handed to someone who will call it (`addCleanup`)
-            return p.attr in resource.releasers or p.attr in resource.polled_with and _tested_against_none(p, parents)
+            return p.attr in resource.releasers or p.attr in resource.polled_with and _tested_against_none(
+                p, parents, self.module)
         if isinstance(p, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.While,
                           ast.Assert, ast.FormattedValue, ast.Subscript, ast.Expr, ast.Await)):
             return False
