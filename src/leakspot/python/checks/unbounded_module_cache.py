@@ -1276,8 +1276,9 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
     once-flag (:func:`once_flag_guarded`). One outside loops in a function named for set-up
     (:data:`SETUP_NAME`: ``register_service()``, ``init_app()``; not ``__init__``, which runs
     per instance) is "at set-up by name". Any other call outside loops in a module-level
-    function or a method of a module-level class is ``(callee, caller)``: it runs as often as
-    that function (``caller``: :func:`_callable_name`). A name handed on as a value (an
+    function, or in the constructor of a module-level class, is ``(callee, caller)``: it runs
+    as often as that function or class (``caller``: :func:`_callable_name`); one in another
+    method counts as inside a function. A name handed on as a value (an
     argument, an assigned value: :func:`_handed_on`) counts as called inside a function. A
     class named as a base of a module-level class runs its constructor as often as that
     class is made (``(base, subclass)``). A class named as a base counts as called inside a function: its constructor runs
@@ -1338,8 +1339,11 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
             named.add(name)
         elif not looped and (fn is None or setup[id(fn)] or once_flag_guarded(mod, call, fn)):
             at_import.add(name)
-        elif not looped and fn is not None and (caller := _callable_name(mod, fn)):
-            via.add((name, caller))  # as often as `caller` runs
+        elif not looped and fn is not None and "." in (caller := _callable_name(mod, fn)):
+            # as often as `caller`, a module's function or class, runs. Not a method: its
+            # calls are known by bare name only, and a public class's methods are an API
+            # (cherrypy's `tree.mount()`, which makes an `Application` per call)
+            via.add((name, caller))
         else:
             runtime.add(name)
     # `class Special(Service)`: `Service.__init__` runs whenever a `Special` is made, as
