@@ -132,7 +132,7 @@ FILE = Resource("file object", CLOSERS)
 
 
 def _tested_against_none(attr: ast.Attribute, parents: dict[int, ast.AST], module) -> bool:
-    """Is ``attr`` called as the whole test of a ``while`` loop that has no ``break``, against
+    """Is ``attr`` called as the whole test of a ``while`` loop with no ``break`` or ``return``, against
     ``None`` (``while p.poll() is None:``)? The loop ends only once the call returned
     something else. Tested in an ``if`` (``if p.poll() is not None: break``, beside a timeout's
     ``break``), it says nothing of the other ways out."""
@@ -144,15 +144,16 @@ def _tested_against_none(attr: ast.Attribute, parents: dict[int, ast.AST], modul
     return (isinstance(test, ast.Compare) and len(test.ops) == 1
             and isinstance(test.ops[0], (ast.Is, ast.Eq)) and test.left is call
             and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
-            and isinstance(loop, ast.While) and loop.test is test and not _breaks(loop.body))
+            and isinstance(loop, ast.While) and loop.test is test and not _leaves(loop.body))
 
 
-def _breaks(body: list[ast.stmt]) -> bool:
-    """Does a ``break`` of this loop (not of a loop nested in it) occur in ``body``?"""
+def _leaves(body: list[ast.stmt]) -> bool:
+    """Does a ``break`` of this loop (not of a loop nested in it), or a ``return``, occur in
+    ``body``: a way out while the child still runs?"""
     stack = list(body)
     while stack:
         n = stack.pop()
-        if isinstance(n, ast.Break):
+        if isinstance(n, (ast.Break, ast.Return)):
             return True
         if not isinstance(n, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                               ast.ClassDef)):
