@@ -1299,6 +1299,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
                   for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))]
     here = module_dotted(mod.path)
     local: dict[int, frozenset[str]] = {}
+    scoped: dict[int, dict[str, str]] = {}
     # names this module also defines itself (`def warn_explicit` beside a `try: from _warnings
     # import warn_explicit`): a call of such a name may run the module's own function
     own = {n.name for n in mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -1310,6 +1311,17 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
         if not isinstance(f, (ast.Name, ast.Attribute)):
             return None
         q = mod.names.qualified(f)
+        if fn is not None:
+            # a function's own `import pkg.launch as _launch` names that module in it, though
+            # another function imports a different `_launch` (wandb's cli.py)
+            if id(fn) not in scoped:
+                scoped[id(fn)] = _scoped_aliases(mod, fn)
+            root = f
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in scoped[id(fn)]:
+                q = scoped[id(fn)][root.id] + ast.unparse(f)[len(root.id):]
+                return absolute_name(q, here, mod.path.endswith("__init__.py"))
         if q and fn is not None and (q.startswith(".") or q.split(".")[0] not in sys.stdlib_module_names):
             # resolved through the imports to what may be the project's: unless a local of
             # the function shadows the name (a builtin or standard module so shadowed,
@@ -1540,6 +1552,29 @@ def _flag_of(target: ast.expr) -> str:
 
 def _falsy_constant(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and not value.value
+
+
+def _scoped_aliases(mod, fn) -> dict[str, str]:
+    """The names that imports inside ``fn`` and the functions around it bind, to what they
+    import (``{"_launch": "wandb.sdk.launch._launch"}``; a relative one keeps its dots), the
+    innermost function's winning; imports in functions nested in ``fn`` do not count."""
+    out: dict[str, str] = {}
+    for g in reversed(_function_chain(mod, fn)):
+        for node in ast.walk(g):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or mod.enclosing_function(node) is not g:
+                continue
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    out[a.asname] = a.name if a.asname else None
+                    if not a.asname:
+                        top = a.name.split(".")[0]
+                        out[top] = top
+            else:
+                base = "." * node.level + (node.module + "." if node.module else "")
+                for a in node.names:
+                    if a.name != "*":
+                        out[a.asname or a.name] = f"{base}{a.name}"
+    return {k: v for k, v in out.items() if k and v}
 
 
 def _in_class(mod, node) -> bool:
