@@ -247,6 +247,10 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
     module's own function of that name; a call the imports do not resolve (``obj.parse()``)
     may be a call of any method so named.
 
+    A bounded method cache (``lru-cache-on-method``, new to this pass) is dropped only on what
+    the code shows: a set-up function known by its name (``install_req_from_line()``, which
+    pip calls per requirement) does not count.
+
     "Once" is a least fixed point over the run's call graph by name (the monotone framework
     of Kildall, "A unified approach to global program optimization", POPL 1973): a function
     is once when some call may reach it and every call that may reach it is once.
@@ -276,11 +280,12 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
         for callee, caller in v:
             via.setdefault(last(callee), set()).add((callee, caller))
     modules = {module_dotted(p): p.endswith("__init__.py") for p in calls}
-    memo: dict[str, bool] = {}
+    memo: dict[tuple[str, bool], bool] = {}
 
-    def once(target: str, depth: int = 0, path: frozenset[str] = frozenset()) -> bool:
-        if target in memo:
-            return memo[target]
+    def once(target: str, depth: int = 0, path: frozenset[str] = frozenset(), strict: bool = False) -> bool:
+        key = (target, strict)
+        if key in memo:
+            return memo[key]
         if target in path or depth > MAX_CALLER_DEPTH:
             return False  # recursion, or too deep to tell: not shown to run once
         name = last(target)
@@ -293,19 +298,19 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
             # own callers, not further up: an `_initialize_provider()` that a `reset()` calls
             # again makes all that it calls again
             by_name = [c for c in named.get(name, ()) if may_call(c, target, modules)]
-            if by_name and depth:
+            if by_name and (depth or strict):
                 result = False
             else:
                 result = (direct or bool(by_name) or bool(callers)) and all(
-                    once(c, depth + 1, path | {target}) for c in callers)
+                    once(c, depth + 1, path | {target}, strict) for c in callers)
         if not path or result:
-            memo[target] = result  # a "no" met inside a cycle may be only that cycle's
+            memo[key] = result  # a "no" met inside a cycle may be only that cycle's
         return result
 
     return [
         f for f in findings
         if not (f.slug in GROWN_BY_SLUGS and f.grown_by
-                and all(once(n) for n in f.grown_by))
+                and all(once(n, strict=f.slug == "lru-cache-on-method") for n in f.grown_by))
     ]
 
 
