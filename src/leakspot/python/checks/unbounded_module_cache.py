@@ -1480,11 +1480,13 @@ def _after_early_return(mod, node, fn, cache) -> bool:
     key = ("early", id(fn))
     if key not in cache:
         guards = []
-        assigned = [a for a in ast.walk(fn) if isinstance(a, ast.Assign)]
+        assigned = None
         for i, stmt in enumerate(fn.body):
             if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return)
                     and not stmt.orelse):
                 continue
+            if assigned is None:
+                assigned = [a for a in ast.walk(fn) if isinstance(a, ast.Assign)]
             test = stmt.test
             if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
                     and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
@@ -1520,11 +1522,13 @@ def _flag_test(mod, test: ast.expr, fn, cache=None) -> tuple[str, bool]:
             return "", False
         return expr.attr, falsy
     if isinstance(expr, ast.Name):
-        cache = {} if cache is None else cache
-        key = ("globals", id(fn))
-        if key not in cache:
-            cache[key] = {n for g in ast.walk(fn) if isinstance(g, ast.Global) for n in g.names}
-        if expr.id in cache[key] or expr.id not in mod.locals_of(fn):
+        declared = mod.guards_cache.get("globals")
+        if declared is None:
+            declared = mod.guards_cache["globals"] = {}
+            for g in mod.nodes(ast.Global):
+                for f in _function_chain(mod, mod.enclosing_function(g)) if mod.enclosing_function(g) else ():
+                    declared.setdefault(id(f), set()).update(g.names)
+        if expr.id in declared.get(id(fn), ()) or expr.id not in mod.locals_of(fn):
             return expr.id, falsy
     return "", False
 
@@ -1558,15 +1562,21 @@ def _scoped_aliases(mod, fn) -> dict[str, str]:
     """The names that imports inside ``fn`` and the functions around it bind, to what they
     import (``{"_launch": "wandb.sdk.launch._launch"}``; a relative one keeps its dots), the
     innermost function's winning; imports in functions nested in ``fn`` do not count."""
+    by_function = mod.guards_cache.get("imports")
+    if by_function is None:
+        by_function = mod.guards_cache["imports"] = {}
+        for node in mod.nodes(ast.Import, ast.ImportFrom):
+            g = mod.enclosing_function(node)
+            if g is not None:
+                by_function.setdefault(id(g), []).append(node)
     out: dict[str, str] = {}
     for g in reversed(_function_chain(mod, fn)):
-        for node in ast.walk(g):
-            if not isinstance(node, (ast.Import, ast.ImportFrom)) or mod.enclosing_function(node) is not g:
-                continue
+        for node in sorted(by_function.get(id(g), ()), key=lambda n: (n.lineno, n.col_offset)):
             if isinstance(node, ast.Import):
                 for a in node.names:
-                    out[a.asname] = a.name if a.asname else None
-                    if not a.asname:
+                    if a.asname:
+                        out[a.asname] = a.name
+                    else:
                         top = a.name.split(".")[0]
                         out[top] = top
             else:
@@ -1574,7 +1584,7 @@ def _scoped_aliases(mod, fn) -> dict[str, str]:
                 for a in node.names:
                     if a.name != "*":
                         out[a.asname or a.name] = f"{base}{a.name}"
-    return {k: v for k, v in out.items() if k and v}
+    return out
 
 
 def _in_class(mod, node) -> bool:
