@@ -1395,25 +1395,34 @@ def _handed_on(mod):
         else:
             yield expr
 
-    for call in mod.nodes(ast.Call):
-        if short_name(call.func) in _INSPECTING:
+    for node in [*mod.nodes(ast.Call), *mod.nodes(ast.Assign)]:
+        if isinstance(node, ast.Call):
+            if short_name(node.func) in _INSPECTING:
+                continue
+            given = [*node.args, *(k.value for k in node.keywords)]
+        else:
+            given = [node.value]
+        found = [v for arg in given for v in values(arg) if _function_like(v)]
+        if not found:
             continue
-        fn = mod.enclosing_function(call)
-        for arg in [*call.args, *(k.value for k in call.keywords)]:
-            for v in values(arg):
-                if _function_like(v):
-                    yield v, fn
-    for assign in mod.nodes(ast.Assign):
-        fn = mod.enclosing_function(assign)
-        for v in values(assign.value):
-            if _function_like(v):
+        fn = mod.enclosing_function(node)
+        own = mod.locals_of(fn) if fn is not None else frozenset()
+        for v in found:
+            # a function's own variable (`x`, a parameter) is a value, not a function of a module
+            if not (isinstance(v, ast.Name) and v.id in own):
                 yield v, fn
 
 
 def _function_like(expr: ast.expr) -> bool:
-    """A name or attribute that may name a function: not one written like a class."""
-    name = expr.id if isinstance(expr, ast.Name) else expr.attr if isinstance(expr, ast.Attribute) else ""
-    return bool(name) and not name[:1].isupper()
+    """A name, or an attribute of a name (``self.poll``, ``module.f``), that may name a
+    function: not one written like a class."""
+    if isinstance(expr, ast.Name):
+        name = expr.id
+    elif isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        name = expr.attr
+    else:
+        return False
+    return not name[:1].isupper() and name not in ("self", "cls")
 
 
 #: Decorators that cache a function's result per arguments: with no arguments, its body runs once.
