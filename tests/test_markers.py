@@ -31,11 +31,12 @@ def test_fixture(path: Path) -> None:
     assert markers, f"{path} has no markers"
     if "project" in path.relative_to(ROOT).parts:
         # a multi-file project: analysed as one run, so that facts cross files (C wrappers);
-        # its project, for the files the run does not check, is the fixture's `project/` folder
+        # its project, for the files the run does not check, is the fixture's `project/` folder,
+        # also the run's root: a subpackage's modules keep their dotted names (`tracer.shared`)
         project = next(p for p in path.parents if p.name == "project")
-        result = run([path.parent], set(ALL_CODES), root=path.parent, jobs=1, settings=Settings(), project=project)
+        result = run([path.parent], set(ALL_CODES), root=project, jobs=1, settings=Settings(), project=project)
         findings = [(f.location.region.start_line, f.slug, f.message) for f in result.findings
-                    if f.location.path == path.name]
+                    if f.location.path == path.relative_to(project).as_posix()]
         problems = compare(markers, findings)
     else:
         # the path under fixtures/<language>/, so that directories such as examples/ count

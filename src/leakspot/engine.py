@@ -27,8 +27,13 @@ from leakspot.registry import load_rules
 #: :func:`may_call` takes them. "Once" is at import time, in a command-line command or
 #: ``main()``, under a once-flag; the third holds ``(callee, caller)`` pairs, a call that runs
 #: once for each run of ``caller`` (a ``Finding.grown_by``-style name); the fourth, calls in
-#: functions named for set-up (``register_service()``, ``init_app()``), which a name says run once.
-CallFacts = tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str]]
+#: functions named for set-up (``register_service()``, ``init_app()``), which a name says run once;
+#: the fifth, a package's (an ``__init__.py``'s) re-exports, ``(name, dotted source module)``
+#: (:func:`~leakspot.python.checks.unbounded_module_cache.package_exports`).
+CallFacts = tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str],
+                  frozenset[tuple[str, str]]]
+#: The facts of a file that calls nothing.
+NO_CALLS: CallFacts = (frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
 #: The rules whose findings name the functions that must run many times for a leak
 #: (``Finding.grown_by``): a growing container, a listener added, a bounded method cache
 #: (whose class must be made many times).
@@ -63,7 +68,7 @@ class FileResult:
     notifications: list[Notification] = field(default_factory=list)
     lines: int = 0
     shrunk: frozenset[str] = frozenset()
-    calls: CallFacts = (frozenset(), frozenset(), frozenset(), frozenset())
+    calls: CallFacts = NO_CALLS
     suppressed: list[Finding] = field(default_factory=list)
 
 
@@ -270,7 +275,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
     at_import: dict[str, set[str]] = {}
     named: dict[str, set[str]] = {}
     via: dict[str, set[tuple[str, str]]] = {}
-    for r, i, v, s in calls.values():
+    for r, i, v, s, _ in calls.values():
         for n in r:
             runtime.setdefault(last(n), set()).add(n)
         for n in i:
@@ -279,7 +284,8 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
             named.setdefault(last(n), set()).add(n)
         for callee, caller in v:
             via.setdefault(last(callee), set()).add((callee, caller))
-    modules = {module_dotted(p): p.endswith("__init__.py") for p in calls}
+    # each module of the run: None, or for a package (its `__init__.py`) what it re-exports
+    modules = {module_dotted(p): facts[4] if p.endswith("__init__.py") else None for p, facts in calls.items()}
     memo: dict[tuple[str, bool], bool] = {}
 
     def once(target: str, depth: int = 0, path: frozenset[str] = frozenset(), strict: bool = False) -> bool:
@@ -314,7 +320,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
     ]
 
 
-def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
+def may_call(call: str, target: str, modules: dict[str, frozenset[tuple[str, str]] | None]) -> bool:
     """May a call recorded as ``call`` run the function named ``target``?
 
     Args:
@@ -325,13 +331,17 @@ def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
             ``"ast.parse"``).
         target: a ``Finding.grown_by`` name: dotted by its module for a module-level function
             or class (``"pkg.args.parse"``), bare for a method.
-        modules: the run's Python modules (dotted name: whether it is a package's
-            ``__init__``, which may re-export what it imports).
+        modules: the run's Python modules (dotted name: ``None``, or for a package's
+            ``__init__``, which may re-export what it imports, its re-exports as
+            :func:`~leakspot.python.checks.unbounded_module_cache.package_exports` gives them).
 
     A dotted call of the same last name is ruled out when its module is the standard
     library's or a third party's (no module of the run has its dotted name, seen from any
     folder: ``zarr.x`` is ``src/zarr/x.py`` or a package above ``src/zarr/x/y.py``), or
-    when it is another module of the run that is not a package (a module's own function).
+    when it is another module of the run that is not a package (a module's own function),
+    or a package that imports the name from another module than the target's (Airflow's
+    ``airflow._shared.plugins_manager`` re-exports its own submodule's
+    ``integrate_listener_plugins()``, not ``airflow.plugins_manager``'s, which calls it).
     """
     from leakspot.python.parse import same_module
     name = target.rsplit(".", 1)[-1]
@@ -352,8 +362,27 @@ def may_call(call: str, target: str, modules: dict[str, bool]) -> bool:
         return False
     if top in sys.stdlib_module_names and not any(m.split(".")[0] == top for m in modules):
         return False
-    run_module = [package for m, package in modules.items() if same_module(where, m)]
-    return not (run_module and not any(run_module))
+    run_module = [exports for m, exports in modules.items() if same_module(where, m)]
+    if not run_module:
+        return True
+    return any(exports is not None and _may_re_export(exports, name, target, modules) for exports in run_module)
+
+
+def _may_re_export(exports: frozenset[tuple[str, str]], name: str, target: str,
+                   modules: dict[str, frozenset[tuple[str, str]] | None]) -> bool:
+    """May a package whose ``__init__`` re-exports ``exports`` hand out ``target`` as ``name``?
+    Yes unless it binds ``name`` only by imports from modules that are not ``target``'s (nor
+    packages of the run, which may pass on another's); a star import, a module
+    ``__getattr__`` or a name bound otherwise (``""``) may be anything."""
+    from leakspot.python.parse import same_module
+    if "." not in target:
+        return True  # a method: which module it is in is not known
+    home = target.rsplit(".", 1)[0]
+    sources = {src for n, src in exports if n in (name, "*")}
+    if not sources:
+        return True  # not bound at module level by what the pass reads: not known
+    return any(not src or same_module(src, home) or any(
+        same_module(src, m) and exports_of is not None for m, exports_of in modules.items()) for src in sources)
 
 
 def drop_bounded_elsewhere(findings: list[Finding], shrunk: dict[str, frozenset[str]]) -> list[Finding]:

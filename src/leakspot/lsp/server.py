@@ -39,7 +39,7 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import CallFacts, analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
+from leakspot.engine import NO_CALLS, CallFacts, analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -108,13 +108,14 @@ class LeakspotServer(LanguageServer):
         result = analyze_source(display, doc.source.encode("utf-8"), language, self.codes(display), self.settings)
         previous = self.shrunk.get(display)
         self.shrunk[display] = result.shrunk
-        before = self.calls.get(display, (frozenset(), frozenset(), frozenset(), frozenset()))
+        before = self.calls.get(display, NO_CALLS)
         if language == "python":
             self.calls[display] = result.calls
         # the names whose calls moved in or out of functions: they decide other documents' findings
         # (by last name: `pkg.args.parse` and `parse` may be the same function)
         moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])
-                  | (before[3] ^ result.calls[3])} if language == "python" else set())
+                  | (before[3] ^ result.calls[3])} | {n for n, _ in before[4] ^ result.calls[4]}
+                 if language == "python" else set())
         # a call that runs as often as its caller decides through any chain of callers: every
         # open document with such findings is checked again
         chained = language == "python" and before[2] != result.calls[2]

@@ -1262,9 +1262,11 @@ def shrunk_names(mod) -> frozenset[str]:
     return frozenset(out)
 
 
-def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str]]:
+def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str],
+                             frozenset[tuple[str, str]]]:
     """The names this module calls, as ``(inside functions, once, as often as a caller, at
-    set-up by name)`` (:data:`leakspot.engine.CallFacts`): dotted
+    set-up by name, and for a package its re-exports)`` (:data:`leakspot.engine.CallFacts`,
+    :func:`package_exports`): dotted
     through the imports where they resolve (``bpargs.parse(...)`` after ``from . import args as
     bpargs`` in ``pkg/cli.py``: ``"pkg.args.parse"``; ``ast.parse(...)``: ``"ast.parse"``;
     ``open()``: ``"builtins.open"``), else bare (``x.f(...)``, ``f(...)`` of a local or of this
@@ -1291,7 +1293,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
     via: set[tuple[str, str]] = set()
     named: set[str] = set()
     if is_test_module(mod.path):
-        return frozenset(), frozenset(), frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset(), frozenset(), frozenset()
     setup: dict[int, bool] = {}
     # a decorator written without a call (`@memoize`) is called where its `def` runs, as the
     # callee of a call is: a class used so makes one instance per decorated function
@@ -1374,7 +1376,49 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
         name = called(value, fn)
         if name:
             runtime.add(name)
-    return frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named)
+    return frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named), package_exports(mod)
+
+
+def package_exports(mod) -> frozenset[tuple[str, str]]:
+    """What a package's ``__init__.py`` hands out, as ``(name, dotted source module)`` pairs:
+    ``from .plugins_manager import integrate_listener_plugins as integrate_listener_plugins``
+    in ``pkg/__init__.py`` is ``("integrate_listener_plugins", "pkg.plugins_manager")``; a
+    star import is ``("*", module)``, a module-level ``__getattr__`` (PEP 562) ``("*", "")``,
+    and a name the module binds otherwise (``def``, ``=``, ``import x``) ``(name, "")``: it
+    may be anything. Statements under a module-level ``if``/``try``/``with`` count; those
+    in functions and classes do not. Empty for a module that is not a package's ``__init__``.
+    """
+    if not mod.path.endswith("__init__.py"):
+        return frozenset()
+    here = module_dotted(mod.path)
+    out: set[tuple[str, str]] = set()
+    pending = list(mod.tree.body)
+    while pending:
+        stmt = pending.pop()
+        if isinstance(stmt, ast.ImportFrom):
+            source = absolute_name("." * stmt.level + (stmt.module or ""), here, True) if stmt.level else stmt.module or ""
+            for alias in stmt.names:
+                if alias.name == "*":
+                    out.add(("*", source))
+                elif stmt.module or not stmt.level:
+                    out.add((alias.asname or alias.name, source))
+                else:
+                    out.add((alias.asname or alias.name, ""))  # `from . import x`: a submodule, or anything
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(("*", "") if stmt.name == "__getattr__" else (stmt.name, ""))
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or (
+                sys.version_info >= (3, 11) and isinstance(stmt, ast.TryStar)):
+            for field in ("body", "orelse", "finalbody"):
+                pending.extend(getattr(stmt, field, []))
+            for handler in getattr(stmt, "handlers", []):
+                pending.extend(handler.body)
+        else:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    out.add((node.id, ""))
+                elif isinstance(node, ast.alias):
+                    out.add(((node.asname or node.name).split(".")[0], ""))
+    return frozenset(out)
 
 
 #: Calls whose arguments are inspected, not kept to be called later.
