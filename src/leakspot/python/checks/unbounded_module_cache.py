@@ -1372,7 +1372,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
                 runtime.add(name.lstrip("."))
     # a function handed on as a value (`Thread(target=self.poll)`, `handlers = [listen]`)
     # may be called anywhere, any number of times
-    for value, fn in _handed_on(mod):
+    for value, fn in _handed_on(mod, own):
         name = called(value, fn)
         if name:
             runtime.add(name)
@@ -1426,11 +1426,14 @@ _INSPECTING = frozenset({"isinstance", "issubclass", "super", "getattr", "hasatt
                          "type", "id", "repr", "str", "print", "len", "cast", "vars", "dir", "callable"})
 
 
-def _handed_on(mod):
+def _handed_on(mod, module_names: frozenset[str] | set[str] = frozenset()):
     """``(expr, function)`` for each name or attribute that the module hands on as a value:
     an argument of a call (not of :data:`_INSPECTING`), a value assigned, or an element of a
     list, tuple, set or dict given so. Names written like classes (``Service``) are left out:
-    a class is far more often inspected than kept to be called."""
+    a class is far more often inspected than kept to be called; so is a bare name that is not
+    the module's (``module_names``: its own functions and classes, with its imports and
+    module-level bindings, read from ``mod.names``): a parameter passed along is a value, not
+    a function of a module."""
     def values(expr):
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             yield from expr.elts
@@ -1439,6 +1442,7 @@ def _handed_on(mod):
         else:
             yield expr
 
+    star = mod.names.star_import
     for node in [*mod.nodes(ast.Call), *mod.nodes(ast.Assign)]:
         if isinstance(node, ast.Call):
             if short_name(node.func) in _INSPECTING:
@@ -1449,12 +1453,17 @@ def _handed_on(mod):
         found = [v for arg in given for v in values(arg) if _function_like(v)]
         if not found:
             continue
-        fn = mod.enclosing_function(node)
-        own = mod.locals_of(fn) if fn is not None else frozenset()
+        fn = None
         for v in found:
-            # a function's own variable (`x`, a parameter) is a value, not a function of a module
-            if not (isinstance(v, ast.Name) and v.id in own):
-                yield v, fn
+            if isinstance(v, ast.Name) and not star and v.id not in module_names \
+                    and v.id not in mod.names.aliases and v.id not in mod.names.module_bindings:
+                # a parameter, a local, a builtin: not a function of a module. (A local that
+                # shadows a module's name still counts: taking it for the module's function
+                # keeps findings, and reading every function's names costs more than it saves.)
+                continue
+            if fn is None:
+                fn = mod.enclosing_function(node) or mod.tree
+            yield v, (None if fn is mod.tree else fn)
 
 
 def _function_like(expr: ast.expr) -> bool:
@@ -1501,6 +1510,12 @@ def once_flag_guarded(mod, node, fn) -> bool:
     cache = mod.guards_cache
     if _after_early_return(mod, node, fn, cache):
         return True
+    if "flag-ifs" not in cache:
+        # the functions with an `if` whose block sets a variable of the name its test reads:
+        # in the others no `if` can be a once-flag, and the walk up from `node` is saved
+        cache["flag-ifs"] = {id(mod.enclosing_function(p)) for p in mod.nodes(ast.If) if _may_flip(p)}
+    if id(fn) not in cache["flag-ifs"]:
+        return False
     child, p = node, mod.parent(node)
     while p is not None and p is not fn:
         if isinstance(p, ast.If) and any(child is b for b in p.body):
@@ -1513,14 +1528,27 @@ def once_flag_guarded(mod, node, fn) -> bool:
     return False
 
 
+def _may_flip(p: ast.If) -> bool:
+    """Does the block of ``p`` set (outside ``except`` handlers) a variable or attribute of the
+    name that its test, or an operand of its ``and``, reads?"""
+    tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
+    read = {_flag_of(_tested(t)) for t in tests} - {""}
+    return bool(read) and any(isinstance(a, ast.Assign) and any(_flag_of(t) in read for t in a.targets)
+                              for a in _main_path(p.body))
+
+
 def _flips_its_flag(mod, p: ast.If, fn, cache) -> bool:
     tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
+    assigns = [a for a in _main_path(p.body) if isinstance(a, ast.Assign)]
+    set_here = {_flag_of(t) for a in assigns for t in a.targets}
     for test in tests:
+        if _flag_of(_tested(test)) not in set_here - {""}:
+            continue  # the block sets no variable of that name: not its flag (and no need to look further)
         flag, flipped_to_false = _flag_test(mod, test, fn, cache)
         if flag and any(
                 isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
                 and (not flipped_to_false or _falsy_constant(a.value))
-                for a in _main_path(p.body)):
+                for a in assigns):
             return True
     return False
 
@@ -1538,13 +1566,15 @@ def _after_early_return(mod, node, fn, cache) -> bool:
             if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return)
                     and not stmt.orelse):
                 continue
-            if assigned is None:
-                assigned = [a for a in ast.walk(fn) if isinstance(a, ast.Assign)]
             test = stmt.test
             if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
                     and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
                 test = test.left
+            if not isinstance(test, (ast.Name, ast.Attribute)):
+                continue  # not a flag: no need to read the function's names
             flag, _ = _flag_test(mod, ast.UnaryOp(op=ast.Not(), operand=test), fn, cache)
+            if flag and assigned is None:
+                assigned = [a for a in ast.walk(fn) if isinstance(a, ast.Assign)]
             if flag and any(any(_flag_of(t) == flag for t in a.targets) and a.lineno > stmt.lineno
                             for a in assigned):
                 guards.append(i)
@@ -1556,6 +1586,16 @@ def _after_early_return(mod, node, fn, cache) -> bool:
     while mod.parent(top) is not fn and mod.parent(top) is not None:
         top = mod.parent(top)
     return any(stmt is top for stmt in fn.body[first + 1:])
+
+
+def _tested(test: ast.expr) -> ast.expr:
+    """The expression a condition tests: ``x`` of ``not x``, ``x is None`` and ``x``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+        return test.left
+    return test
 
 
 def _flag_test(mod, test: ast.expr, fn, cache=None) -> tuple[str, bool]:
@@ -1587,16 +1627,20 @@ def _flag_test(mod, test: ast.expr, fn, cache=None) -> tuple[str, bool]:
 
 
 def _main_path(body: list[ast.stmt]):
-    """The nodes of ``body`` outside ``except`` handlers and nested functions: a flag set only
-    when something failed (tqdm's ``except Exception: cls.monitor_interval = 0``) does not
-    make the block run once."""
+    """The statements of ``body``, and those nested in its compound statements, outside
+    ``except`` handlers and nested functions and classes: a flag set only when something
+    failed (tqdm's ``except Exception: cls.monitor_interval = 0``) does not make the block run
+    once."""
     stack = list(body)
     while stack:
         n = stack.pop()
         yield n
-        for child in ast.iter_child_nodes(n):
-            if not isinstance(child, (ast.ExceptHandler, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(n, name, ()))
+        for case in getattr(n, "cases", ()):
+            stack.extend(case.body)
 
 
 def _flag_of(target: ast.expr) -> str:
