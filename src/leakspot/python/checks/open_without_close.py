@@ -216,9 +216,8 @@ class ResourceCheck(PythonCheck):
         if any(k.arg == "closefd" and isinstance(k.value, ast.Constant) and k.value.value is False
                for k in call.keywords):
             return  # the file object does not own the descriptor
-        if any(k.arg == "start_new_session" and isinstance(k.value, ast.Constant) and k.value.value is True
-               for k in call.keywords):
-            return  # a detached child (a browser, a daemon) is left running on purpose
+        if self._detached(call):
+            return  # a detached child (a browser, a daemon, a batch job) is left running on purpose
         if _followed_by_process_exit(self.module, call):
             return  # `Popen(...)` then `os._exit(0)`: nothing outlives the process
         parent = self.module.parent(call)
@@ -286,6 +285,19 @@ class ResourceCheck(PythonCheck):
                     callee=shown,
                     detail=f"`{display(parent.func)}()` reads it but does not close it",
                 )
+
+    def _detached(self, call: ast.Call) -> bool:
+        """Is the child started in a session or process group of its own: ``start_new_session=True``,
+        ``process_group=0`` (Python 3.11), or ``preexec_fn=os.setsid`` / ``os.setpgrp`` (cylc's
+        background job runner, which runs ``nohup`` so that the job outlives it)?"""
+        for k in call.keywords:
+            if k.arg == "start_new_session" and isinstance(k.value, ast.Constant) and k.value.value is True:
+                return True
+            if k.arg == "process_group" and isinstance(k.value, ast.Constant) and k.value.value == 0:
+                return True
+            if k.arg == "preexec_fn" and self.qualified(k.value) in ("os.setsid", "os.setpgrp"):
+                return True
+        return False
 
     def _inside_removed_tree(self, call: ast.Call, fn) -> bool:
         """Is this temporary file or directory made inside a tree someone else removes: ``dir=``
