@@ -149,8 +149,27 @@ class ListenerNeverRemoved(PythonCheck):
         fn = self._repeating(call, pair)
         if fn is None or self._module_calls(pair.remove) or self._same_object_each_call(call, fn):
             return True
+        if self._made_here(func.value, fn):
+            return True
         self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
         return True
+
+    def _made_here(self, logger: ast.expr, fn) -> bool:
+        """Is ``logger`` a variable of ``fn`` bound only to ``logging.Logger(...)``: a new
+        logger, which the logging manager does not know (ginga's ``get_logger()`` makes one
+        per call)? Its handlers go with it; they do not pile up on a shared, named logger."""
+        if not (isinstance(logger, ast.Name) and logger.id in self.locals_of(fn)) or logger.id in _params(fn):
+            return False
+        values = []
+        for node in self.module.nodes(ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                                      ast.withitem, ast.AugAssign):
+            targets = (node.targets if isinstance(node, ast.Assign) else [node.optional_vars]
+                       if isinstance(node, ast.withitem) else [node.target])
+            if any(isinstance(t, ast.Name) and t.id == logger.id for tg in targets if tg is not None
+                   for t in ast.walk(tg)) and self.module.enclosing_function(node) is fn:
+                values.append(node.value if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) else None)
+        return bool(values) and all(
+            isinstance(v, ast.Call) and self.qualified(v.func) == "logging.Logger" for v in values)
 
     def _same_object_each_call(self, call: ast.Call, fn) -> bool:
         """Is the handler or filter a module-level object, the same one on every call?
@@ -288,9 +307,50 @@ class ListenerNeverRemoved(PythonCheck):
             return None  # `def on_end(self, callback): el.on("sortend", callback)`: the same
         if self._decorator_registering_its_function(node, fn):
             return None  # `def decorator(func): bus.add_listener(func); return func`
+        if self._called_only_guarded(fn):
+            return None  # `if not logger.hasHandlers(): _open_log(logger)`: the caller's test
         if pair.repeat == "clearly" and fn.name not in PER_INSTANCE and not self._in_loop(node, fn):
             return None
         return fn
+
+    def _called_only_guarded(self, fn) -> bool:
+        """Is ``fn`` a private function of the module (``_open_install_log``) that the module
+        names only in calls, each under a test that makes the add idempotent (:meth:`_guarded`:
+        cylc's ``if open_file and not logger.hasHandlers(): _open_install_log(rund, logger)``)?
+        A private name is the module's own: nothing else calls it."""
+        if not (fn.name.startswith("_") and not fn.name.startswith("__")
+                and self.module.parent(fn) is self.module.tree):
+            return False
+        uses = [n for n in self.module.nodes(ast.Name) if n.id == fn.name]
+        calls = [n for n in uses if isinstance(self.module.parent(n), ast.Call) and self.module.parent(n).func is n]
+        if not calls or len(calls) != len(uses):
+            return False  # never called here, or handed on as a value
+        for name in calls:
+            call = self.module.parent(name)
+            caller = self.module.enclosing_function(call)
+            if caller is None or caller is fn or not self._tests_listeners_first(call, caller):
+                return False
+        return True
+
+    def _tests_listeners_first(self, call: ast.Call, caller) -> bool:
+        """Is ``call`` under an ``if`` that looks at what is registered (``not
+        logger.hasHandlers()``), after an early ``if logger.handlers: return``, or under a
+        once-flag of the process (:func:`once_flag_guarded`; a flag on ``self`` is one per
+        instance, and what ``call`` adds is not the instance's)?"""
+        if once_flag_guarded(self.module, call, caller):
+            return True
+        for stmt in caller.body:
+            if stmt.lineno >= call.lineno:
+                break
+            if (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
+                    and _mentions_listeners(stmt.test)):
+                return True
+        child, p = call, self.module.parent(call)
+        while p is not None and p is not caller:
+            if isinstance(p, ast.If) and any(child is b for b in p.body) and _mentions_listeners(p.test):
+                return True
+            child, p = p, self.module.parent(p)
+        return False
 
     def _singleton(self, fn) -> bool:
         """Is ``fn`` the constructor (``__init__``, ``__new__``, ``__post_init__``) of a
@@ -543,8 +603,11 @@ class ListenerNeverRemoved(PythonCheck):
                     sets = [t for b in p.body for a in ast.walk(b) if isinstance(a, ast.Assign)
                             for t in a.targets if flag and _flag_name(t) == flag]
                     sets = sets or (self._set_by_method(p.body, flag, fn) if flag else [])
-                    if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)):
-                        return True  # (`self.done = True` in `__init__` is once per instance, not once)
+                    if sets and not (fn.name in PER_INSTANCE and all(_on_self(t) for t in sets)
+                                     and not _new_singleton(self.module.parent(fn))):
+                        # (`self.done = True` in `__init__` is once per instance, not once;
+                        # but of a singleton's one instance, once)
+                        return True
                     if _once_per_class(test, p.body):
                         return True
             p = self.module.parent(p)
@@ -606,6 +669,32 @@ def _named_after(function: str, registrar: str) -> bool:
     if name == reg:
         return True
     return len(reg) >= 6 and f"_{reg}_" in f"_{name}_"
+
+
+def _new_singleton(cls: ast.AST | None) -> bool:
+    """Is ``cls`` a class whose ``__new__`` hands out one instance: it returns ``cls.X`` and
+    sets ``cls.X`` under an ``if`` that tests it (``if not cls.instance: cls.instance =
+    super().__new__(cls)``, nagiosplugin's ``Runtime``)? Its ``__init__`` still runs on every
+    call, on that one instance, so a flag on ``self`` there is a flag of the process."""
+    if not isinstance(cls, ast.ClassDef):
+        return False
+    for new in cls.body:
+        if not (isinstance(new, ast.FunctionDef) and new.name == "__new__" and new.args.args):
+            continue
+        me = new.args.args[0].arg
+        returned = {n.value.attr for n in ast.walk(new) if isinstance(n, ast.Return)
+                    and isinstance(n.value, ast.Attribute) and isinstance(n.value.value, ast.Name)
+                    and n.value.value.id == me}
+        for branch in ast.walk(new):
+            if not isinstance(branch, ast.If):
+                continue
+            tested = {n.attr for n in ast.walk(branch.test) if isinstance(n, ast.Attribute)} | {
+                n.value for n in ast.walk(branch.test) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+            set_ = {t.attr for a in branch.body if isinstance(a, ast.Assign) for t in a.targets
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == me}
+            if returned & tested & set_:
+                return True
+    return False
 
 
 def _mentions_listeners(test: ast.expr) -> bool:
