@@ -286,6 +286,18 @@ class ResourceCheck(PythonCheck):
                     detail=f"`{display(parent.func)}()` reads it but does not close it",
                 )
 
+    def _locked(self, fn, var: str) -> bool:
+        """Does ``fn`` lock the file in ``var`` (``fcntl.flock(var, ...)``, ``fcntl.lockf``,
+        also through ``var.fileno()``)?"""
+        for call in self.module.nodes(ast.Call):
+            if call.args and self.qualified(call.func) in ("fcntl.flock", "fcntl.lockf"):
+                arg = call.args[0]
+                if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "fileno":
+                    arg = arg.func.value
+                if isinstance(arg, ast.Name) and arg.id == var and self.module.enclosing_function(call) is fn:
+                    return True
+        return False
+
     def _detached(self, call: ast.Call) -> bool:
         """Is the child started in a session or process group of its own: ``start_new_session=True``,
         ``process_group=0`` (Python 3.11), or ``preexec_fn=os.setsid`` / ``os.setpgrp`` (cylc's
@@ -365,6 +377,10 @@ class ResourceCheck(PythonCheck):
                         with_releases=resource.with_releases and resource.path_attr is None,
                         rebinding_derives=resource.path_attr == "", aliases=self._aliases).run()
         leaks = self._leak_paths(leaks, fn, var)
+        if self._locked(fn, var):
+            # a lock file (`fcntl.flock(f, LOCK_EX)`): held open for as long as the function
+            # runs on purpose, as daemonize's pid file is while the daemon runs
+            leaks = [leak for leak in leaks if leak.node is not None]
         if not leaks:
             return
         leak = leaks[0]
