@@ -337,14 +337,8 @@ class ListenerNeverRemoved(PythonCheck):
         logger.hasHandlers()``), after an early ``if logger.handlers: return``, or under a
         once-flag of the process (:func:`once_flag_guarded`; a flag on ``self`` is one per
         instance, and what ``call`` adds is not the instance's)?"""
-        if once_flag_guarded(self.module, call, caller):
+        if once_flag_guarded(self.module, call, caller) or _after_listeners_return(caller, call):
             return True
-        for stmt in caller.body:
-            if stmt.lineno >= call.lineno:
-                break
-            if (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
-                    and _mentions_listeners(stmt.test)):
-                return True
         child, p = call, self.module.parent(call)
         while p is not None and p is not caller:
             if isinstance(p, ast.If) and any(child is b for b in p.body) and _mentions_listeners(p.test):
@@ -583,14 +577,8 @@ class ListenerNeverRemoved(PythonCheck):
         (``if not self._registered: ... self._registered = True``, ``if _TO_BE_LOADED: ...;
         _TO_BE_LOADED = False``: :func:`once_flag_guarded`); or after an early
         ``if logger.handlers: return`` in the function's body."""
-        if once_flag_guarded(self.module, node, fn):
+        if once_flag_guarded(self.module, node, fn) or _after_listeners_return(fn, node):
             return True
-        for stmt in fn.body:
-            if stmt.lineno >= node.lineno:
-                break
-            if (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
-                    and _mentions_listeners(stmt.test)):
-                return True
         p = self.module.parent(node)
         while p is not None and p is not fn:
             if isinstance(p, ast.If):
@@ -694,6 +682,18 @@ def _new_singleton(cls: ast.AST | None) -> bool:
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == me}
             if returned & tested & set_:
                 return True
+    return False
+
+
+def _after_listeners_return(fn, node: ast.AST) -> bool:
+    """Is ``node`` after an ``if`` at the top level of ``fn``'s body that looks at what is
+    registered and returns or raises (``if logger.handlers: return``)?"""
+    for stmt in fn.body:
+        if stmt.lineno >= node.lineno:
+            break
+        if (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
+                and _mentions_listeners(stmt.test)):
+            return True
     return False
 
 
