@@ -104,7 +104,7 @@ def discover(
                 found[p.resolve()] = SourceFile(rel, p, lang)
         elif p.is_dir():
             for f in _walk(p, root, user, defaults, extra):
-                found[f.path.resolve()] = f
+                found[f.path] = f  # resolved already (:func:`_walk_dir`)
                 if limit and len(found) >= limit:
                     break
         else:

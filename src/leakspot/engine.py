@@ -560,7 +560,8 @@ def _project_facts(files: list[SourceFile], findings: list[Finding], project: Pa
         return {}, {}  # not a project but a home folder under `.git`, say: the run's own facts only
     shrunk: dict[str, frozenset[str]] = {}
     calls: dict[str, CallFacts] = {}
-    pending = [f for f in others if f.language == "python" and f.path.resolve() not in checked]
+    # (a walked file's path is resolved already: discover())
+    pending = [f for f in others if f.language == "python" and f.path not in checked]
     known = [*(run_calls or {}).values()]
     looked_for: set[str] = set()
     # the files that mention a wanted name; then, for "called only once" (drop_grown_at_import),
