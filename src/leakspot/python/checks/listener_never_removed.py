@@ -158,17 +158,13 @@ class ListenerNeverRemoved(PythonCheck):
         """Is ``logger`` a variable of ``fn`` bound only to ``logging.Logger(...)``: a new
         logger, which the logging manager does not know (ginga's ``get_logger()`` makes one
         per call)? Its handlers go with it; they do not pile up on a shared, named logger."""
-        if not (isinstance(logger, ast.Name) and logger.id in self.locals_of(fn)) or logger.id in _params(fn):
+        if not isinstance(logger, ast.Name) or logger.id in _params(fn):
             return False
-        values = []
-        for node in self.module.nodes(ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
-                                      ast.withitem, ast.AugAssign):
-            targets = (node.targets if isinstance(node, ast.Assign) else [node.optional_vars]
-                       if isinstance(node, ast.withitem) else [node.target])
-            if any(isinstance(t, ast.Name) and t.id == logger.id for tg in targets if tg is not None
-                   for t in ast.walk(tg)) and self.module.enclosing_function(node) is fn:
-                values.append(node.value if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) else None)
-        return bool(values) and all(
+        values = assigned_values(fn, logger.id)
+        # every binding must be one of those plain assignments (not `for`, `with ... as`, a tuple)
+        stores = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == logger.id
+                     and isinstance(n.ctx, ast.Store))
+        return bool(values) and stores == len(values) and all(
             isinstance(v, ast.Call) and self.qualified(v.func) == "logging.Logger" for v in values)
 
     def _same_object_each_call(self, call: ast.Call, fn) -> bool:

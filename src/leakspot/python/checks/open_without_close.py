@@ -289,12 +289,12 @@ class ResourceCheck(PythonCheck):
     def _locked(self, fn, var: str) -> bool:
         """Does ``fn`` lock the file in ``var`` (``fcntl.flock(var, ...)``, ``fcntl.lockf``,
         also through ``var.fileno()``)?"""
-        for call in self.module.nodes(ast.Call):
-            if call.args and self.qualified(call.func) in ("fcntl.flock", "fcntl.lockf"):
+        for call in ast.walk(fn):
+            if isinstance(call, ast.Call) and call.args and self.qualified(call.func) in ("fcntl.flock", "fcntl.lockf"):
                 arg = call.args[0]
                 if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "fileno":
                     arg = arg.func.value
-                if isinstance(arg, ast.Name) and arg.id == var and self.module.enclosing_function(call) is fn:
+                if isinstance(arg, ast.Name) and arg.id == var:
                     return True
         return False
 
@@ -377,7 +377,7 @@ class ResourceCheck(PythonCheck):
                         with_releases=resource.with_releases and resource.path_attr is None,
                         rebinding_derives=resource.path_attr == "", aliases=self._aliases).run()
         leaks = self._leak_paths(leaks, fn, var)
-        if self._locked(fn, var):
+        if any(leak.node is None for leak in leaks) and self._locked(fn, var):
             # a lock file (`fcntl.flock(f, LOCK_EX)`): held open for as long as the function
             # runs on purpose, as daemonize's pid file is while the daemon runs
             leaks = [leak for leak in leaks if leak.node is not None]

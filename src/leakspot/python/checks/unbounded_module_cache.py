@@ -1511,14 +1511,17 @@ def once_flag_guarded(mod, node, fn) -> bool:
     if _after_early_return(mod, node, fn, cache):
         return True
     if "flag-ifs" not in cache:
-        # the functions with an `if` whose block sets a variable of the name its test reads:
-        # in the others no `if` can be a once-flag, and the walk up from `node` is saved
-        cache["flag-ifs"] = {id(mod.enclosing_function(p)) for p in mod.nodes(ast.If) if _may_flip(p)}
-    if id(fn) not in cache["flag-ifs"]:
+        # the `if`s whose block sets a variable of the name their test reads, and the functions
+        # that hold them: only those can be once-flags, and in other functions the walk up
+        # from `node` is saved
+        ifs = [p for p in mod.nodes(ast.If) if _may_flip(p)]
+        cache["flag-ifs"] = {id(p) for p in ifs}
+        cache["flag-fns"] = {id(mod.enclosing_function(p)) for p in ifs}
+    if id(fn) not in cache["flag-fns"]:
         return False
     child, p = node, mod.parent(node)
     while p is not None and p is not fn:
-        if isinstance(p, ast.If) and any(child is b for b in p.body):
+        if isinstance(p, ast.If) and id(p) in cache["flag-ifs"] and any(child is b for b in p.body):
             key = ("if", id(p))
             if key not in cache:
                 cache[key] = _flips_its_flag(mod, p, fn, cache)
@@ -1538,12 +1541,11 @@ def _may_flip(p: ast.If) -> bool:
 
 
 def _flips_its_flag(mod, p: ast.If, fn, cache) -> bool:
+    """Does ``p`` (one that :func:`_may_flip`) test a flag of the process that its block sets,
+    to a false constant where the test needs one?"""
     tests = p.test.values if isinstance(p.test, ast.BoolOp) and isinstance(p.test.op, ast.And) else [p.test]
     assigns = [a for a in _main_path(p.body) if isinstance(a, ast.Assign)]
-    set_here = {_flag_of(t) for a in assigns for t in a.targets}
     for test in tests:
-        if _flag_of(_tested(test)) not in set_here - {""}:
-            continue  # the block sets no variable of that name: not its flag (and no need to look further)
         flag, flipped_to_false = _flag_test(mod, test, fn, cache)
         if flag and any(
                 isinstance(a, ast.Assign) and any(_flag_of(t) == flag for t in a.targets)
@@ -1603,13 +1605,8 @@ def _flag_test(mod, test: ast.expr, fn, cache=None) -> tuple[str, bool]:
     to a false constant (``if _TO_BE_LOADED:``) rather than to anything (``if not done:``,
     ``if x is None:``): ``("", False)`` for another condition or a flag that does not outlive
     the call (a local, a parameter, an attribute of ``self``)."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        expr, falsy = test.operand, False
-    elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is)
-            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
-        expr, falsy = test.left, False
-    else:
-        expr, falsy = test, True
+    expr = _tested(test)
+    falsy = expr is test  # `if _TO_BE_LOADED:`: the block must set it to a false constant
     if isinstance(expr, ast.Attribute):
         if isinstance(expr.value, ast.Name) and expr.value.id == "self":
             return "", False
