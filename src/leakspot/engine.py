@@ -19,21 +19,11 @@ import pathspec
 
 from leakspot.config import DEFAULT, Settings
 from leakspot.discover import DEFAULT_EXCLUDES, SourceFile, discover
-from leakspot.model import Finding, Notification, assign_fingerprints
+from leakspot.model import CallFacts, Finding, Notification, assign_fingerprints
 from leakspot.registry import load_rules
 
-#: What a Python file calls, for the project phase (:func:`~leakspot.python.checks.unbounded_module_cache.call_names`):
-#: ``(inside functions, once, as often as a caller, at set-up by name)``, names as
-#: :func:`may_call` takes them. "Once" is at import time, in a command-line command or
-#: ``main()``, under a once-flag; the third holds ``(callee, caller)`` pairs, a call that runs
-#: once for each run of ``caller`` (a ``Finding.grown_by``-style name); the fourth, calls in
-#: functions named for set-up (``register_service()``, ``init_app()``), which a name says run once;
-#: the fifth, a package's (an ``__init__.py``'s) re-exports, ``(name, dotted source module)``
-#: (:func:`~leakspot.python.checks.unbounded_module_cache.package_exports`).
-CallFacts = tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str],
-                  frozenset[tuple[str, str]]]
 #: The facts of a file that calls nothing.
-NO_CALLS: CallFacts = (frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+NO_CALLS = CallFacts()
 #: The rules whose findings name the functions that must run many times for a leak
 #: (``Finding.grown_by``): a growing container, a listener added, a bounded method cache
 #: (whose class must be made many times).
@@ -262,7 +252,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
 
     Args:
         findings: findings of any files.
-        calls: for each Python file (display path), its :data:`CallFacts` (``FileResult.calls``).
+        calls: for each Python file (display path), its :class:`~leakspot.model.CallFacts` (``FileResult.calls``).
     """
     if not calls:
         return findings
@@ -275,17 +265,17 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
     at_import: dict[str, set[str]] = {}
     named: dict[str, set[str]] = {}
     via: dict[str, set[tuple[str, str]]] = {}
-    for r, i, v, s, _ in calls.values():
-        for n in r:
+    for facts in calls.values():
+        for n in facts.runtime:
             runtime.setdefault(last(n), set()).add(n)
-        for n in i:
+        for n in facts.once:
             at_import.setdefault(last(n), set()).add(n)
-        for n in s:
+        for n in facts.named:
             named.setdefault(last(n), set()).add(n)
-        for callee, caller in v:
+        for callee, caller in facts.via:
             via.setdefault(last(callee), set()).add((callee, caller))
     # each module of the run: None, or for a package (its `__init__.py`) what it re-exports
-    modules = {module_dotted(p): facts[4] if p.endswith("__init__.py") else None for p, facts in calls.items()}
+    modules = {module_dotted(p): facts.exports if p.endswith("__init__.py") else None for p, facts in calls.items()}
     memo: dict[tuple[str, bool], bool] = {}
 
     def once(target: str, depth: int = 0, path: frozenset[str] = frozenset(), strict: bool = False) -> bool:
@@ -539,7 +529,7 @@ def _project_facts(files: list[SourceFile], findings: list[Finding], project: Pa
     for its ``grown_by``). A pre-commit run of one changed file then judges them as a run of
     the whole project does. Only files that mention one of those names are parsed, and then
     those that mention a function that calls one of them (in those files or in ``run_calls``,
-    the run's own :data:`CallFacts`), and so on, as far as :func:`drop_grown_at_import` follows callers;
+    the run's own :class:`~leakspot.model.CallFacts`), and so on, as far as :func:`drop_grown_at_import` follows callers;
     ``project`` is walked with the run's excludes, up to :data:`PROJECT_FILES_LIMIT` files
     (beyond that, only the run's own facts count). Files that cannot be read or parsed are left
     out: they are not the run's.
@@ -583,7 +573,7 @@ def _project_facts(files: list[SourceFile], findings: list[Finding], project: Pa
                 continue
         pending = rest
         callers = {caller.rsplit(".", 1)[-1] for facts in known
-                   for callee, caller in facts[2] if callee.rsplit(".", 1)[-1] in looked_for}
+                   for callee, caller in facts.via if callee.rsplit(".", 1)[-1] in looked_for}
         names = callers - looked_for
         if not names or not pending:
             break

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, order=True)
@@ -146,3 +147,28 @@ def assign_fingerprints(findings: list[Finding]) -> None:
         n = seen.get(base, 0)
         seen[base] = n + 1
         f.fingerprint = hashlib.sha256(f"{base}\x00{n}".encode()).hexdigest()[:32]
+
+
+class CallFacts(NamedTuple):
+    """What a Python file calls, for the project phase
+    (:func:`leakspot.python.checks.unbounded_module_cache.call_names`), names as
+    :func:`leakspot.engine.may_call` takes them.
+
+    Attributes:
+        runtime: calls that may run any number of times (inside functions, in loops, values
+            handed on as callbacks).
+        once: calls that run once: at import time, in a command-line command or ``main()``,
+            under a once-flag.
+        via: ``(callee, caller)`` pairs, a call that runs once for each run of ``caller`` (a
+            ``Finding.grown_by``-style name).
+        named: calls in functions named for set-up (``register_service()``, ``init_app()``),
+            which only a name says run once.
+        exports: for a package's ``__init__.py``, its re-exports as ``(name, dotted source
+            module)`` pairs (:func:`~leakspot.python.checks.unbounded_module_cache.package_exports`).
+    """
+
+    runtime: frozenset[str] = frozenset()
+    once: frozenset[str] = frozenset()
+    via: frozenset[tuple[str, str]] = frozenset()
+    named: frozenset[str] = frozenset()
+    exports: frozenset[tuple[str, str]] = frozenset()

@@ -113,12 +113,13 @@ class LeakspotServer(LanguageServer):
             self.calls[display] = result.calls
         # the names whose calls moved in or out of functions: they decide other documents' findings
         # (by last name: `pkg.args.parse` and `parse` may be the same function)
-        moved = ({n.rsplit(".", 1)[-1] for n in (before[0] ^ result.calls[0]) | (before[1] ^ result.calls[1])
-                  | (before[3] ^ result.calls[3])} | {n for n, _ in before[4] ^ result.calls[4]}
+        after = result.calls
+        moved = ({n.rsplit(".", 1)[-1] for n in (before.runtime ^ after.runtime) | (before.once ^ after.once)
+                  | (before.named ^ after.named)} | {n for n, _ in before.exports ^ after.exports}
                  if language == "python" else set())
         # a call that runs as often as its caller decides through any chain of callers: every
         # open document with such findings is checked again
-        chained = language == "python" and before[2] != result.calls[2]
+        chained = language == "python" and before.via != after.via
         self.grown[uri] = {n.rsplit(".", 1)[-1] for f in result.findings for n in f.grown_by}
         if any(f.bases for f in result.findings):
             self.based.add(uri)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from leakspot.python.bases import based_on, search_bases
 from leakspot.python.checks import (comments_at, PythonCheck, display, is_test_module, is_test_name, python_check,
                                     short_name)
+from leakspot.model import CallFacts
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
 #: Model classes whose annotated class attributes are per-instance defaults, copied into
@@ -1262,10 +1263,9 @@ def shrunk_names(mod) -> frozenset[str]:
     return frozenset(out)
 
 
-def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]], frozenset[str],
-                             frozenset[tuple[str, str]]]:
+def call_names(mod) -> CallFacts:
     """The names this module calls, as ``(inside functions, once, as often as a caller, at
-    set-up by name, and for a package its re-exports)`` (:data:`leakspot.engine.CallFacts`,
+    set-up by name, and for a package its re-exports)`` (:class:`leakspot.model.CallFacts`,
     :func:`package_exports`): dotted
     through the imports where they resolve (``bpargs.parse(...)`` after ``from . import args as
     bpargs`` in ``pkg/cli.py``: ``"pkg.args.parse"``; ``ast.parse(...)``: ``"ast.parse"``;
@@ -1293,7 +1293,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
     via: set[tuple[str, str]] = set()
     named: set[str] = set()
     if is_test_module(mod.path):
-        return frozenset(), frozenset(), frozenset(), frozenset(), frozenset()
+        return CallFacts()
     setup: dict[int, bool] = {}
     # a decorator written without a call (`@memoize`) is called where its `def` runs, as the
     # callee of a call is: a class used so makes one instance per decorated function
@@ -1376,7 +1376,7 @@ def call_names(mod) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str
         name = called(value, fn)
         if name:
             runtime.add(name)
-    return frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named), package_exports(mod)
+    return CallFacts(frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named), package_exports(mod))
 
 
 def package_exports(mod) -> frozenset[tuple[str, str]]:
