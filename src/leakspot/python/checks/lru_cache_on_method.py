@@ -33,7 +33,9 @@ class LruCacheOnMethod(PythonCheck):
 
     The decorator's cache is stored on the function, which lives as long as the class, and its
     keys include ``self``: every instance the method was called on stays reachable until
-    evicted (never, with ``maxsize=None`` or ``functools.cache``). Not in test code
+    evicted (never, with ``maxsize=None`` or ``functools.cache``). A ``maxsize`` of 0 or less
+    caches nothing (``functools.lru_cache`` then only counts misses; cachetools stores no entry
+    larger than its cache), so it is not reported. Not in test code
     (:func:`~leakspot.python.checks.is_test_module`): a test's instances live for one run of
     the suite, and a cache library's tests cache methods on purpose.
     """
@@ -82,6 +84,8 @@ class LruCacheOnMethod(PythonCheck):
                     continue  # a custom key function may leave `self` out
                 if name in CACHE_DECORATORS or name in extra:
                     bound = _maxsize(node, name, self._constants())
+                    if bound.lstrip("-").isdigit() and int(bound) <= 0:
+                        continue  # `lru_cache(maxsize=0)` wraps the method without caching: it keeps nothing
                     how = "until evicted from the cache object it shares with every instance" \
                         if name == "cachetools.cached" else (
                         "until evicted from a cache of at most " + bound + (" entry" if bound == "1" else " entries")
@@ -118,6 +122,9 @@ def _maxsize(decorator: ast.expr, name: str, constants: dict[str, int] | None = 
     if not args:
         return "128"
     v = args[0]
+    if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub) and isinstance(v.operand, ast.Constant) \
+            and isinstance(v.operand.value, int) and not isinstance(v.operand.value, bool):
+        return str(-v.operand.value)  # `maxsize=-1`
     if isinstance(v, ast.Constant) and isinstance(v.value, int) and not isinstance(v.value, bool):
         return str(v.value)
     if isinstance(v, ast.Constant) and v.value is None:
