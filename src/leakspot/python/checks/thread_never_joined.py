@@ -84,6 +84,12 @@ class ThreadNeverJoined(ResourceCheck):
                 return True
         return False
 
+    def _releases(self, node: ast.AST, var: str, resource=THREAD) -> bool:
+        """A join, or an assertion that the thread has ended (``assert not t.is_alive()``,
+        ``self.assertFalse(t.is_alive())``): a path goes on past it only once ``run()`` has
+        returned, and then there is nothing left to join."""
+        return _asserts_ended(node, var) or super()._releases(node, var, resource)
+
     def _leak_paths(self, leaks, fn, var):
         """Leaks whose exit is not in the handler of a ``try`` around ``var.start()``: when
         ``start()`` raises (``RuntimeError: can't start new thread``) the thread never ran."""
@@ -101,3 +107,25 @@ class ThreadNeverJoined(ResourceCheck):
                     return True
             p = self.module.parent(p)
         return False
+
+
+def _asserts_ended(node: ast.AST, var: str) -> bool:
+    """Is ``node`` an assertion that the thread ``var`` is no longer alive: ``assert not
+    var.is_alive()``, ``assert var.is_alive() is False`` (or ``== False``), or unittest's
+    ``self.assertFalse(var.is_alive())``?"""
+    if isinstance(node, ast.Assert):
+        test = node.test
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and _short(node.value.func) == "assertFalse" \
+            and node.value.args:
+        test = ast.UnaryOp(ast.Not(), node.value.args[0])
+    else:
+        return False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        alive = test.operand
+    elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.Eq)) \
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is False:
+        alive = test.left
+    else:
+        return False
+    return isinstance(alive, ast.Call) and isinstance(alive.func, ast.Attribute) and alive.func.attr == "is_alive" \
+        and isinstance(alive.func.value, ast.Name) and alive.func.value.id == var
