@@ -399,7 +399,9 @@ def drop_owned_by_base(findings: list[Finding], root: Path, project: Path | None
     - a ``listener-never-removed`` finding on ``self.<attr>`` in a constructor is dropped when
       a base class creates that attribute (``class AstView(ui_utils.TreeFrame)``, whose
       ``TreeFrame.__init__`` builds ``self.tree = ttk.Treeview(self)``): the listener is added
-      once per instance, to a child object that dies with it;
+      once per instance, to a child object that dies with it; one in another method, when a
+      base class calls that method only right after making the attribute anew (a template
+      method's hook, :func:`~leakspot.python.checks.listener_never_removed.made_before_hook`);
     - an ``unbounded-module-cache`` finding on an annotated class attribute is dropped when
       the class derives from a model base
       (:data:`~leakspot.python.checks.unbounded_module_cache.MODEL_BASES`, through
@@ -418,13 +420,16 @@ def drop_owned_by_base(findings: list[Finding], root: Path, project: Path | None
     if not pending:
         return findings
     from leakspot.python.bases import SourceFinder
-    from leakspot.python.checks.listener_never_removed import creates_attribute
+    from leakspot.python.checks.listener_never_removed import PER_INSTANCE, creates_attribute, made_before_hook
     from leakspot.python.checks.unbounded_module_cache import derives_from_model
 
+    def owns(f: Finding):
+        if f.slug != "listener-never-removed":
+            return derives_from_model
+        return creates_attribute if f.function in PER_INSTANCE else made_before_hook(f.function)
+
     finder = SourceFinder(project or _project_root(root))
-    dropped = {id(f) for f in pending if finder.inherited(
-        root / f.location.path, f.bases, f.key,
-        creates_attribute if f.slug == "listener-never-removed" else derives_from_model)}
+    dropped = {id(f) for f in pending if finder.inherited(root / f.location.path, f.bases, f.key, owns(f))}
     return [f for f in findings if id(f) not in dropped]
 
 

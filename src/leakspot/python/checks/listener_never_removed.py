@@ -435,6 +435,10 @@ class ListenerNeverRemoved(PythonCheck):
                 # `self.text`, built by a base class of this module, in the constructor: the
                 # binding is made once per instance, on a child that dies with it
                 return not search_bases(self.module, cls, recv.attr, creates_attribute)[0]
+            if own is None and hook_calls(self.module, None, fn.name, recv.attr) is not False:
+                # a hook that a base class of this module calls only right after it makes
+                # `self.<attr>` anew: each binding is on a new widget
+                return not search_bases(self.module, cls, recv.attr, made_before_hook(fn.name))[0]
             return not own
         return False
 
@@ -444,10 +448,14 @@ class ListenerNeverRemoved(PythonCheck):
         (:func:`leakspot.python.bases.search_bases`): the project phase looks in their files
         (:func:`leakspot.engine.drop_owned_by_base`)."""
         cls = self.module.parent(fn)
-        if not (_on_self(recv) and isinstance(cls, ast.ClassDef) and fn.name in PER_INSTANCE
+        if not (_on_self(recv) and isinstance(cls, ast.ClassDef)
                 and creates_attribute(self.module, cls, recv.attr) is None):
             return ()
-        return search_bases(self.module, cls, recv.attr, creates_attribute)[1]
+        if fn.name in PER_INSTANCE:
+            return search_bases(self.module, cls, recv.attr, creates_attribute)[1]
+        if hook_calls(self.module, None, fn.name, recv.attr) is False:
+            return ()
+        return search_bases(self.module, cls, recv.attr, made_before_hook(fn.name))[1]
 
     def _is_module(self, name: ast.Name) -> bool:
         q = self.qualified(name) or ""
@@ -771,6 +779,70 @@ def creates_attribute(module, cls: ast.ClassDef, attr: str) -> bool | None:
                 if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
                     return True
     return assigned
+
+
+def made_before_hook(method: str):
+    """An :data:`~leakspot.python.bases.Owns` for a template method's hook (ttkbootstrap's
+    ``Dialog.build()``, which makes ``self._toplevel = ttk.Toplevel(...)`` and then calls
+    ``self.create_buttonbox(self._toplevel)``, which a subclass overrides to bind keys on
+    ``self._toplevel``): a class "owns" ``self.<attr>`` for the hook ``method`` when it calls
+    ``self.<method>(...)`` and every call of ``.<method>(...)`` in its module comes right after
+    a new object is assigned to ``self.<attr>`` (:func:`hook_calls`). Each binding the hook
+    makes is then on a new object, made for that call, and dies with it. False when some call
+    of the module does not; None when the module never calls the method."""
+    def owns(module, cls: ast.ClassDef, attr: str) -> bool | None:
+        return hook_calls(module, cls, method, attr)
+    return owns
+
+
+def hook_calls(module, cls: ast.ClassDef | None, method: str, attr: str) -> bool | None:
+    """Is every call of ``.<method>(...)`` in ``module`` a ``self.<method>(...)`` in a method
+    of ``cls`` (any class, when None) that comes after a statement of the same block, or of a
+    block around it, that always assigns a new object to ``self.<attr>`` (:func:`_always_makes`)?
+    None when the module has no such call; for ``cls``, also when none of them is in it."""
+    verdict = None
+    for call in module.nodes(ast.Call):
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == method):
+            continue
+        fn = module.enclosing_function(call)
+        where = module.parent(fn) if fn is not None else None
+        if not (_on_self(call.func) and isinstance(where, ast.ClassDef) and (cls is None or where is cls)
+                and _made_before(module, call, fn, attr)):
+            return False
+        verdict = True
+    return verdict
+
+
+def _made_before(module, call: ast.Call, fn, attr: str) -> bool:
+    """Does a statement before the one holding ``call``, in its block or a block around it up
+    to ``fn``, always assign a new object to ``self.<attr>``?"""
+    node: ast.AST = call
+    while node is not fn:
+        parent = module.parent(node)
+        if parent is None:
+            return False
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list):
+                for i, stmt in enumerate(block):
+                    if stmt is node:
+                        if any(_always_makes(s, attr) for s in block[:i]):
+                            return True
+                        break
+        node = parent
+    return False
+
+
+def _always_makes(stmt: ast.stmt, attr: str) -> bool:
+    """Does ``stmt`` assign a new object to ``self.<attr>`` on every path through it: the
+    assignment itself, or an ``if`` whose branches both do?"""
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        return _new_object(stmt.value) and any(
+            isinstance(t, ast.Attribute) and t.attr == attr and _on_self(t) for t in targets)
+    if isinstance(stmt, ast.If) and stmt.orelse:
+        return any(_always_makes(s, attr) for s in stmt.body) and any(_always_makes(s, attr) for s in stmt.orelse)
+    return False
 
 
 def _new_object(call: ast.Call) -> bool:
