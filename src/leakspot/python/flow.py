@@ -15,6 +15,7 @@ function, or at a rebinding of the variable.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,6 +81,10 @@ class Tracker:
         """Interpret the function body; return the leaks found, in source order."""
         self._loops: list[tuple[set, set]] = []
         self._raising: list[set] = []  # per enclosing try: states in which an exception may leave
+        # the names that more than one `if` tests: only those are worth remembering on a branch
+        # (a fact per flag tested once would only multiply the states)
+        tested = Counter(_flag_test(n.test, self.var)[0] for n in ast.walk(self.fn) if isinstance(n, ast.If))
+        self._correlated = {n for n, count in tested.items() if n and count > 1}
         out = self._block(self.fn.body, frozenset({(NONE, frozenset())}))
         if _st(out, OPEN):
             self.leaks.append(Leak(None, "end"))
@@ -103,10 +108,15 @@ class Tracker:
                 simple = not isinstance(stmt, _COMPOUND)
                 released = simple and _st(states, OPEN) and not _st(post, OPEN)
                 if isinstance(stmt, (ast.With, ast.AsyncWith)) and _st(states, OPEN):
-                    # `with os.fdopen(fd) as f:` takes ownership; its body adds its own states
+                    # `with os.fdopen(fd) as f:` takes ownership, and `with f:` closes `f` on
+                    # the way out of an exception too; its body adds its own states
                     items = states
                     for item in stmt.items:
-                        items = self._effects(item.context_expr, items)
+                        if self.with_releases and isinstance(item.context_expr, ast.Name) \
+                                and item.context_expr.id == self.var:
+                            items = _release(items)
+                        else:
+                            items = self._effects(item.context_expr, items)
                     released = not _st(items, OPEN)
                 self._raising[-1].update(_drop_open(states) if released else states)
             states = post
@@ -222,14 +232,20 @@ class Tracker:
         return self._effects(stmt, states)
 
     def _split(self, test: ast.expr, states: States) -> tuple[States, States]:
-        """The states that take the body and the else branch of ``if test``."""
+        """The states that take the body and the else branch of ``if test``. A test of a plain
+        name (``if opened:``, ``if not opened:``) is remembered on each branch, so that a later
+        test of the same name, before it is bound again, takes the same branch (gpiozero's
+        ``if opened: f = io.open(...)`` ... ``finally: if opened: f.close()``)."""
         body, other = set(), set()
+        flag, positive = _flag_test(test, self.var)
+        if flag not in self._correlated:
+            flag = ""
         for state in states:
             truth = _truth(test, state, self.var)
             if truth is not False:
-                body.add(state)
+                body.add(_assume(state, flag, positive) if truth is None else state)
             if truth is not True:
-                other.add(state)
+                other.add(_assume(state, flag, not positive) if truth is None else state)
         return frozenset(body), frozenset(other)
 
     def _try(self, stmt: ast.Try, states: States) -> States:
@@ -332,6 +348,39 @@ def _target_names(target: ast.AST) -> list[str]:
 _MISSING = object()
 
 
+class _Truthiness:
+    """A fact learnt from a branch: the name's value is truthy, or falsy (which may be
+    ``None``, ``0`` or empty), not which value it is."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __bool__(self) -> bool:
+        return self.value
+
+
+_TRUTHY, _FALSY = _Truthiness(True), _Truthiness(False)
+
+
+def _flag_test(test: ast.expr, var: str) -> tuple[str, bool]:
+    """``("opened", True)`` for ``if opened:``, ``("opened", False)`` for ``if not opened:``;
+    ``("", True)`` for any other test, and for a test of ``var`` itself."""
+    positive = True
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, positive = test.operand, not positive
+    if isinstance(test, ast.Name) and test.id != var:
+        return test.id, positive
+    return "", True
+
+
+def _assume(state: State, name: str, truthy: bool) -> State:
+    """``state`` with the fact that ``name`` is truthy (or falsy), when ``name`` is given."""
+    if not name:
+        return state
+    status, facts = state
+    return status, frozenset({f for f in facts if f[0] != name} | {(name, _TRUTHY if truthy else _FALSY)})
+
+
 def _truth(test: ast.expr, state: State, var: str) -> bool | None:
     """Is ``test`` certainly true (True), certainly false (False) or unknown (None) in ``state``?"""
     status, facts = state
@@ -351,6 +400,8 @@ def _truth(test: ast.expr, state: State, var: str) -> bool | None:
             is_none = False if status == OPEN else None
         else:
             value = dict(facts).get(name, _MISSING)
+            if value is _FALSY:
+                return None  # falsy, but maybe not None
             is_none = None if value is _MISSING else value is None
         if is_none is None:
             return None
