@@ -27,7 +27,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger", "logging.getLoggerClass"})
-RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__"})
+#: Run once per program, or once per class when the class is defined (``__init_subclass__``,
+#: ``__set_name__``, and Django's ``contribute_to_class``, which ``ModelBase`` calls for each
+#: field and manager of a model class it makes): at import, not per request.
+RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__", "__set_name__",
+                      "contribute_to_class"})
+#: Django's signal sent once for each model class, when the class is made.
+CLASS_PREPARED = "django.db.models.signals.class_prepared"
 #: Lifecycle hooks named for start-up (``on_startup``, ``on_after_startup``, ``startup_event``):
 #: a framework or plugin host calls each once, when the program starts.
 STARTUP_NAME = re.compile(r"(^|_)(?i:startup)(_|$)|^(?i:startup)[A-Z]|[a-z](Startup)([A-Z]|$)")
@@ -422,6 +428,10 @@ class ListenerNeverRemoved(PythonCheck):
                     # `future` of the function around a nested one: an object of that call,
                     # judged as that function's own local or parameter
                     return self._outlives(recv, call, outer, parameters) if _params(outer) & {recv.id} else False
+                if _made_before(self.module, call, fn, lambda t: isinstance(t, ast.Name) and t.id == recv.id):
+                    # `global boxRoot; boxRoot = tk.Toplevel(...)` (easygui): a new object for
+                    # each call, kept in a global, binds like a local of the call
+                    return False
                 return recv.id not in self.names.aliases or not self._is_module(recv)
             params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
             return parameters and recv.id in params and recv.id not in ("self", "cls") and (
@@ -548,9 +558,31 @@ class ListenerNeverRemoved(PythonCheck):
                 return True
             if STARTUP_NAME.search(n) or self._cached_without_arguments(f) or cli_command(self.module, f):
                 return True
+            if self._class_prepared_receiver(f):
+                return True
         # a program that runs once, nothing imports it; a Django management command's
         # `handle()` runs once per `manage.py` invocation, as a script's `main()` does
         return _is_script(self.module) or "/management/commands/" in f"/{self.module.path}"
+
+    def _class_prepared_receiver(self, fn) -> bool:
+        """Is ``fn`` a receiver of Django's ``class_prepared`` signal (:data:`CLASS_PREPARED`):
+        decorated ``@receiver(class_prepared)``, or connected in its module as
+        ``class_prepared.connect(self.<fn>)`` or ``class_prepared.connect(<fn>)``? It runs
+        when a model class is made, once per class (django-simple-history's ``finalize()``,
+        which connects the model's ``post_save`` receivers)."""
+        for d in fn.decorator_list:
+            if isinstance(d, ast.Call) and _short(d.func) == "receiver" and d.args and \
+                    self.qualified(d.args[0]) == CLASS_PREPARED:
+                return True
+        for call in self.module.nodes(ast.Call):
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "connect" and call.args \
+                    and self.qualified(func.value) == CLASS_PREPARED:
+                target = call.args[0]
+                if (isinstance(target, ast.Name) and target.id == fn.name) or (
+                        _on_self(target) and target.attr == fn.name):
+                    return True
+        return False
 
     def _cached_without_arguments(self, fn) -> bool:
         """:func:`cached_without_arguments`: its body runs once."""
@@ -807,15 +839,17 @@ def hook_calls(module, cls: ast.ClassDef | None, method: str, attr: str) -> bool
         fn = module.enclosing_function(call)
         where = module.parent(fn) if fn is not None else None
         if not (_on_self(call.func) and isinstance(where, ast.ClassDef) and (cls is None or where is cls)
-                and _made_before(module, call, fn, attr)):
+                and _made_before(module, call, fn, lambda t: isinstance(t, ast.Attribute) and t.attr == attr
+                                 and _on_self(t))):
             return False
         verdict = True
     return verdict
 
 
-def _made_before(module, call: ast.Call, fn, attr: str) -> bool:
+def _made_before(module, call: ast.AST, fn, is_target) -> bool:
     """Does a statement before the one holding ``call``, in its block or a block around it up
-    to ``fn``, always assign a new object to ``self.<attr>``?"""
+    to ``fn``, always assign a new object to a target that ``is_target(expr)`` accepts
+    (``self.<attr>``, a global name)?"""
     node: ast.AST = call
     while node is not fn:
         parent = module.parent(node)
@@ -826,22 +860,22 @@ def _made_before(module, call: ast.Call, fn, attr: str) -> bool:
             if isinstance(block, list):
                 for i, stmt in enumerate(block):
                     if stmt is node:
-                        if any(_always_makes(s, attr) for s in block[:i]):
+                        if any(_always_makes(s, is_target) for s in block[:i]):
                             return True
                         break
         node = parent
     return False
 
 
-def _always_makes(stmt: ast.stmt, attr: str) -> bool:
-    """Does ``stmt`` assign a new object to ``self.<attr>`` on every path through it: the
-    assignment itself, or an ``if`` whose branches both do?"""
+def _always_makes(stmt: ast.stmt, is_target) -> bool:
+    """Does ``stmt`` assign a new object to a target that ``is_target`` accepts on every path
+    through it: the assignment itself, or an ``if`` whose branches both do?"""
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        return _new_object(stmt.value) and any(
-            isinstance(t, ast.Attribute) and t.attr == attr and _on_self(t) for t in targets)
+        return _new_object(stmt.value) and any(is_target(t) for t in targets)
     if isinstance(stmt, ast.If) and stmt.orelse:
-        return any(_always_makes(s, attr) for s in stmt.body) and any(_always_makes(s, attr) for s in stmt.orelse)
+        return any(_always_makes(s, is_target) for s in stmt.body) and any(
+            _always_makes(s, is_target) for s in stmt.orelse)
     return False
 
 
