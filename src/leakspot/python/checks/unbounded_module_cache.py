@@ -1691,15 +1691,30 @@ def _in_class(mod, node) -> bool:
     return False
 
 
+#: Calls that end the process: what they are handed runs once, wherever they are.
+PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
+
+
 def _in_loop(mod, node, fn) -> bool:
     """Is ``node`` in the body of a loop of ``fn`` (of the module's top level when ``fn`` is
-    None)? A `main()`'s serving loop, or a script's `for` at its top, runs what it calls many
-    times."""
-    p = mod.parent(node)
+    None) that may run it again? A `main()`'s serving loop, or a script's `for` at its top,
+    runs what it calls many times; but not what it calls in a statement that leaves the loop
+    for good: ``return f()``, ``sys.exit(f())`` (pygubu-designer's launcher, ``for arg in
+    args: ... sys.exit(start_pygubu())``), ``raise SystemExit(f())``, when no ``try`` between
+    that statement and the loop can catch the exit and go on."""
+    ends = ""  # "return", or "exit" (a raise, or a call that ends the process), once passed
+    p, child = mod.parent(node), node
     while p is not None and p is not fn:
-        if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
+        if isinstance(p, ast.Return):
+            ends = "return"
+        elif isinstance(p, ast.Raise) or (
+                isinstance(p, ast.Call) and child is not p.func and mod.names.qualified(p.func) in PROCESS_EXITS):
+            ends = ends or "exit"
+        elif ends == "exit" and isinstance(p, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            ends = ""  # a handler may catch it, and the loop go on
+        if isinstance(p, (ast.For, ast.AsyncFor, ast.While)) and not ends:
             return True
-        p = mod.parent(p)
+        p, child = mod.parent(p), p
     return False
 
 
