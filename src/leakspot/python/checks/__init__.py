@@ -23,6 +23,10 @@ EXPECTING_CONTEXTS = frozenset(
     {"patch", "object", "dict", "multiple", "assertRaises", "assertRaisesRegex", "assertWarns",
      "assertWarnsRegex", "raises", "warns"}
 )
+#: Calls that end the process (qualified as :meth:`PythonCheck.qualified` gives them): what
+#: follows them never runs, and what they are handed runs once.
+PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "os.abort", "os.execv", "os.execve", "os.execvp", "os.execvpe",
+                           "builtins.exit", "builtins.quit"})
 
 
 def python_check(cls: type[PythonCheck]) -> type[PythonCheck]:

@@ -17,9 +17,9 @@ from pathlib import Path
 from leakspot.python.bases import search_bases
 from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
                                     process_targets, python_check, short_name as _short)
-from leakspot.python.checks.unbounded_module_cache import (REGISTRAR_NAME, _callable_name, _function_chain, _is_script,
-                                                            _params, cached_without_arguments, cli_command,
-                                                            once_flag_guarded)
+from leakspot.python.checks.unbounded_module_cache import (CLASS_DEFINITION_HOOKS, REGISTRAR_NAME, _callable_name,
+                                                            _function_chain, _is_script, _params,
+                                                            cached_without_arguments, cli_command, once_flag_guarded)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,11 +27,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger", "logging.getLoggerClass"})
-#: Run once per program, or once per class when the class is defined (``__init_subclass__``,
-#: ``__set_name__``, and Django's ``contribute_to_class``, which ``ModelBase`` calls for each
-#: field and manager of a model class it makes): at import, not per request.
-RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready", "__init_subclass__", "__set_name__",
-                      "contribute_to_class"})
+#: Run once per program, or once per class when the class is defined
+#: (:data:`~leakspot.python.checks.unbounded_module_cache.CLASS_DEFINITION_HOOKS`): at import,
+#: not per request.
+RUN_ONCE = frozenset({"setUpClass", "setUpModule", "ready"}) | CLASS_DEFINITION_HOOKS
 #: Django's signal sent once for each model class, when the class is made.
 CLASS_PREPARED = "django.db.models.signals.class_prepared"
 #: Lifecycle hooks named for start-up (``on_startup``, ``on_after_startup``, ``startup_event``):
@@ -128,6 +127,9 @@ class ListenerNeverRemoved(PythonCheck):
         for pair in pairs:
             self.by_short.setdefault(pair.short, []).append(pair)
         self.by_short.setdefault("receiver", [])
+        self._prepared_receivers: set[str] | None = None
+        # (id(fn), attr): what `_base_search` found for `self.<attr>` in `fn`
+        self._base_searches: dict[tuple[int, str], tuple[bool, tuple[str, ...]] | None] = {}
 
     def visit_Call(self, call: ast.Call) -> None:
         func = call.func
@@ -441,14 +443,9 @@ class ListenerNeverRemoved(PythonCheck):
             if not isinstance(cls, ast.ClassDef):
                 return True
             own = creates_attribute(self.module, cls, recv.attr)
-            if own is None and fn.name in PER_INSTANCE:
-                # `self.text`, built by a base class of this module, in the constructor: the
-                # binding is made once per instance, on a child that dies with it
-                return not search_bases(self.module, cls, recv.attr, creates_attribute)[0]
-            if own is None and hook_calls(self.module, None, fn.name, recv.attr) is not False:
-                # a hook that a base class of this module calls only right after it makes
-                # `self.<attr>` anew: each binding is on a new widget
-                return not search_bases(self.module, cls, recv.attr, made_before_hook(fn.name))[0]
+            if own is None:
+                found = self._base_search(cls, fn, recv.attr)
+                return not (found and found[0])
             return not own
         return False
 
@@ -461,11 +458,28 @@ class ListenerNeverRemoved(PythonCheck):
         if not (_on_self(recv) and isinstance(cls, ast.ClassDef)
                 and creates_attribute(self.module, cls, recv.attr) is None):
             return ()
-        if fn.name in PER_INSTANCE:
-            return search_bases(self.module, cls, recv.attr, creates_attribute)[1]
-        if hook_calls(self.module, None, fn.name, recv.attr) is False:
-            return ()
-        return search_bases(self.module, cls, recv.attr, made_before_hook(fn.name))[1]
+        found = self._base_search(cls, fn, recv.attr)
+        return found[1] if found else ()
+
+    def _base_search(self, cls: ast.ClassDef, fn, attr: str) -> tuple[bool, tuple[str, ...]] | None:
+        """For ``self.<attr>`` in ``fn``, a method of ``cls``, which never sets it: what
+        :func:`~leakspot.python.bases.search_bases` finds in the bases, ``(owned, deferred)``.
+        In a constructor (:data:`PER_INSTANCE`) a base owns it when it creates it (``self.text``
+        of thonny's ``TextFrame``: the binding is made once per instance, on a child that dies
+        with it); in another method, when it calls that method only right after making it anew
+        (:func:`made_before_hook`: each binding is on a new widget). None when neither can
+        hold: a hook that this module also calls otherwise. Searched once per method and
+        attribute (``_outlives`` asks, then ``_deferred_bases`` for a finding)."""
+        key = (id(fn), attr)
+        if key not in self._base_searches:
+            if fn.name in PER_INSTANCE:
+                owns = creates_attribute
+            elif hook_calls(self.module, None, fn.name, attr) is not False:
+                owns = made_before_hook(fn.name)
+            else:
+                owns = None
+            self._base_searches[key] = search_bases(self.module, cls, attr, owns) if owns else None
+        return self._base_searches[key]
 
     def _is_module(self, name: ast.Name) -> bool:
         q = self.qualified(name) or ""
@@ -574,15 +588,13 @@ class ListenerNeverRemoved(PythonCheck):
             if isinstance(d, ast.Call) and _short(d.func) == "receiver" and d.args and \
                     self.qualified(d.args[0]) == CLASS_PREPARED:
                 return True
-        for call in self.module.nodes(ast.Call):
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "connect" and call.args \
-                    and self.qualified(func.value) == CLASS_PREPARED:
-                target = call.args[0]
-                if (isinstance(target, ast.Name) and target.id == fn.name) or (
-                        _on_self(target) and target.attr == fn.name):
-                    return True
-        return False
+        if self._prepared_receivers is None:
+            # the names the module connects to `class_prepared`, found once per module
+            self._prepared_receivers = {
+                _attr_or_name(call.args[0]) for call in self.module.nodes(ast.Call)
+                if isinstance(call.func, ast.Attribute) and call.func.attr == "connect" and call.args
+                and self.qualified(call.func.value) == CLASS_PREPARED} - {""}
+        return fn.name in self._prepared_receivers
 
     def _cached_without_arguments(self, fn) -> bool:
         """:func:`cached_without_arguments`: its body runs once."""
@@ -937,6 +949,13 @@ def _strong(call: ast.Call) -> bool:
     kw = {k.arg: k.value for k in call.keywords}
     weak = kw.get("weak")
     return (isinstance(weak, ast.Constant) and weak.value is False) and "dispatch_uid" not in kw
+
+
+def _attr_or_name(expr: ast.expr) -> str:
+    """``"f"`` for ``f`` and for ``self.f``; "" for anything else."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return expr.attr if _on_self(expr) else ""
 
 
 def _attr_of(expr: ast.expr) -> str:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from leakspot.model import FlowStep
-from leakspot.python.checks import PythonCheck, assigned_values, comments_at, display, python_check
+from leakspot.python.checks import PROCESS_EXITS, PythonCheck, assigned_values, comments_at, display, python_check
 from leakspot.python.flow import Tracker
 
 OPENERS = frozenset(
@@ -305,7 +305,8 @@ class ResourceCheck(PythonCheck):
         for k in call.keywords:
             if k.arg == "start_new_session" and isinstance(k.value, ast.Constant) and k.value.value is True:
                 return True
-            if k.arg == "process_group" and isinstance(k.value, ast.Constant) and k.value.value == 0:
+            if k.arg == "process_group" and isinstance(k.value, ast.Constant) and k.value.value == 0 \
+                    and not isinstance(k.value.value, bool):
                 return True
             if k.arg == "preexec_fn" and self.qualified(k.value) in ("os.setsid", "os.setpgrp"):
                 return True
@@ -550,9 +551,6 @@ def _captured(p: ast.AST | None, parents: dict[int, ast.AST], top: ast.AST) -> b
     return isinstance(top, _SCOPES)
 
 
-EXITS = frozenset({"os._exit", "sys.exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.abort"})
-
-
 def _followed_by_process_exit(mod, call: ast.Call) -> bool:
     """Is the statement holding ``call`` followed directly by one that ends the process?"""
     node = call
@@ -569,7 +567,7 @@ def _followed_by_process_exit(mod, call: ast.Call) -> bool:
     i = body.index(node)
     if i + 1 >= len(body) or not isinstance(body[i + 1], ast.Expr) or not isinstance(body[i + 1].value, ast.Call):
         return False
-    return mod.names.qualified(body[i + 1].value.func) in EXITS
+    return mod.names.qualified(body[i + 1].value.func) in PROCESS_EXITS
 
 
 @python_check

@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.bases import based_on, search_bases
-from leakspot.python.checks import (comments_at, PythonCheck, display, is_test_module, is_test_name, python_check,
-                                    short_name)
+from leakspot.python.checks import (PROCESS_EXITS, comments_at, PythonCheck, display, is_test_module, is_test_name,
+                                    python_check, short_name)
 from leakspot.model import CallFacts
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
@@ -79,7 +79,12 @@ PER_CALL_FUNCTIONS = frozenset({"builtins.id", "builtins.hash", "builtins.str", 
 TEXT_FUNCTIONS = frozenset({"builtins.str", "builtins.repr", "builtins.format", "builtins.hash"})
 #: Calls that make a weak reference: an entry holding one does not keep its object alive.
 WEAK_REFERENCES = frozenset({"weakref.ref", "weakref.proxy", "weakref.WeakMethod"})
-IMPORT_TIME_METHODS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
+#: Methods that run once per class, when the class is defined: ``__init_subclass__``,
+#: ``__set_name__``, and Django's ``contribute_to_class``, which ``ModelBase`` calls for each
+#: field and manager of a model class it makes.
+CLASS_DEFINITION_HOOKS = frozenset({"__init_subclass__", "__set_name__", "contribute_to_class"})
+#: Methods that run when the code that uses a class runs, at import in practice.
+IMPORT_TIME_METHODS = CLASS_DEFINITION_HOOKS | {"__class_getitem__"}
 #: A comment on or just above a container's definition saying it retains objects on purpose.
 KEEP_ALIVE_COMMENT = re.compile(
     r"keep(s|ing)?[- ]?(\w+ )?(alive|references?|refs?)\b|outlive|"
@@ -1689,10 +1694,6 @@ def _in_class(mod, node) -> bool:
             return True
         p = mod.parent(p)
     return False
-
-
-#: Calls that end the process: what they are handed runs once, wherever they are.
-PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
 
 
 def _in_loop(mod, node, fn) -> bool:
