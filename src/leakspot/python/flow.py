@@ -83,7 +83,7 @@ class Tracker:
         self._raising: list[set] = []  # per enclosing try: states in which an exception may leave
         # the names that more than one `if` tests: only those are worth remembering on a branch
         # (a fact per flag tested once would only multiply the states)
-        tested = Counter(_flag_test(n.test, self.var)[0] for n in ast.walk(self.fn) if isinstance(n, ast.If))
+        tested = Counter(_name_test(n.test, self.var)[0] for n in ast.walk(self.fn) if isinstance(n, ast.If))
         self._correlated = {n for n, count in tested.items() if n and count > 1}
         out = self._block(self.fn.body, frozenset({(NONE, frozenset())}))
         if _st(out, OPEN):
@@ -237,7 +237,7 @@ class Tracker:
         test of the same name, before it is bound again, takes the same branch (gpiozero's
         ``if opened: f = io.open(...)`` ... ``finally: if opened: f.close()``)."""
         body, other = set(), set()
-        flag, positive = _flag_test(test, self.var)
+        flag, positive = _name_test(test, self.var)
         if flag not in self._correlated:
             flag = ""
         for state in states:
@@ -362,7 +362,7 @@ class _Truthiness:
 _TRUTHY, _FALSY = _Truthiness(True), _Truthiness(False)
 
 
-def _flag_test(test: ast.expr, var: str) -> tuple[str, bool]:
+def _name_test(test: ast.expr, var: str) -> tuple[str, bool]:
     """``("opened", True)`` for ``if opened:``, ``("opened", False)`` for ``if not opened:``;
     ``("", True)`` for any other test, and for a test of ``var`` itself."""
     positive = True
