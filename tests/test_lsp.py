@@ -214,6 +214,34 @@ async def test_registry_filled_at_import_by_another_module(client: LanguageClien
     assert "`SERVICES` grows in `__init__()`" in diags[0].message
 
 
+WRAPPER = ("class TreeTooltip:\n    def __init__(self, tree):\n        self.tree = tree\n"
+           "        self.tree.bind('<Motion>', self.on_motion)\n\n    def on_motion(self, event):\n        pass\n")
+BROWSER = ("from tkinter import ttk\n\nfrom wrapper import TreeTooltip\n\n\nclass Browser:\n"
+           "    def __init__(self, master):\n        self.tree = ttk.Treeview(master)\n"
+           "        TreeTooltip(self.tree)\n")
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_a_wrapper_given_new_widgets_until_a_caller_shares_one(client: LanguageClient):
+    """wrapper.py binds on the tree its constructor is given; browser.py, its only caller,
+    makes a new tree for each wrapper (no finding), until an edit wraps one made once."""
+    (client.root / "wrapper.py").write_text(WRAPPER)
+    (client.root / "browser.py").write_text(BROWSER)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(client.root / n).as_uri(), type=types.FileChangeType.Created)
+        for n in ("wrapper.py", "browser.py")]))
+    uri = open_doc(client, "wrapper.py", WRAPPER)
+    assert await diagnostics_become(client, uri, []) == []
+    browser = open_doc(client, "browser.py", BROWSER)
+    await diagnostics_become(client, browser, [])
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=browser, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text=BROWSER + "\n    def refresh(self):\n        TreeTooltip(self.tree)\n")]))
+    diags = await diagnostics_become(client, uri, ["LK106"])
+    assert diags[0].range.start.line == 3
+
+
 FRAMES = ("import tkinter as tk\n\n\nclass TextFrame(tk.Frame):\n    def __init__(self, master):\n"
           "        super().__init__(master)\n        self.text = tk.Text(self)\n\n\n"
           "class SharedFrame(tk.Frame):\n    def __init__(self, master, text):\n"

@@ -256,7 +256,6 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
     """
     if not calls:
         return findings
-    from leakspot.python.parse import module_dotted
 
     def last(n: str) -> str:
         return n.rsplit(".", 1)[-1]
@@ -274,8 +273,7 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
             named.setdefault(last(n), set()).add(n)
         for callee, caller in facts.via:
             via.setdefault(last(callee), set()).add((callee, caller))
-    # each module of the run: None, or for a package (its `__init__.py`) what it re-exports
-    modules = {module_dotted(p): facts.exports if p.endswith("__init__.py") else None for p, facts in calls.items()}
+    modules = _run_modules(calls)
     memo: dict[tuple[str, bool], bool] = {}
 
     def once(target: str, depth: int = 0, path: frozenset[str] = frozenset(), strict: bool = False) -> bool:
@@ -308,6 +306,46 @@ def drop_grown_at_import(findings: list[Finding], calls: dict[str, CallFacts]) -
         if not (f.slug in GROWN_BY_SLUGS and f.grown_by
                 and all(once(n, strict=f.slug == "lru-cache-on-method") for n in f.grown_by))
     ]
+
+
+def _run_modules(calls: dict[str, CallFacts]) -> dict[str, frozenset[tuple[str, str]] | None]:
+    """Each module of the run, by dotted name: None, or for a package (its ``__init__.py``)
+    what it re-exports (the ``modules`` of :func:`may_call`)."""
+    from leakspot.python.parse import module_dotted
+    return {module_dotted(p): facts.exports if p.endswith("__init__.py") else None for p, facts in calls.items()}
+
+
+def drop_bound_to_new_arguments(findings: list[Finding], calls: dict[str, CallFacts]) -> list[Finding]:
+    """Cross-file facts: drop a ``listener-never-removed`` finding on what a class's
+    constructor is given (``Finding.argument``: ``def __init__(self, tree): self.tree = tree;
+    self.tree.bind(...)``) when every use of the class in the run (``CallFacts.made``) is a
+    call that passes a new object there, made for that call (tkfilebrowser's
+    ``TooltipTreeWrapper(self.left_tree)`` right after ``self.left_tree = ttk.Treeview(...)``):
+    each binding is then on its own widget, which dies with it. A use that may pass anything
+    keeps the finding: a call passing an object made before (once, or before a loop), a
+    subclass, the class handed on as a value, ``cls(...)`` in its own methods, or no use at
+    all (outside callers are not known). Uses are matched by name, as :func:`may_call` does.
+
+    Args:
+        findings: findings of any files.
+        calls: for each Python file (display path), its :class:`~leakspot.model.CallFacts`.
+    """
+    pending = {id(f) for f in findings
+               if f.slug == "listener-never-removed" and f.argument and len(f.grown_by) == 1}
+    if not pending:
+        return findings
+    modules = _run_modules(calls)
+    uses: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for facts in calls.values():
+        for callee, keys in facts.made:
+            uses.setdefault(callee.rsplit(".", 1)[-1], []).append((callee, keys))
+
+    def new_each_time(f: Finding) -> bool:
+        target = f.grown_by[0]
+        given = [keys for callee, keys in uses.get(target.rsplit(".", 1)[-1], ()) if may_call(callee, target, modules)]
+        return bool(given) and all(set(keys) & set(f.argument) for keys in given)
+
+    return [f for f in findings if not (id(f) in pending and new_each_time(f))]
 
 
 def may_call(call: str, target: str, modules: dict[str, frozenset[tuple[str, str]] | None]) -> bool:
@@ -744,6 +782,7 @@ def run(
                                                result.calls)
     result.findings = drop_bounded_elsewhere(result.findings, {**other_shrunk, **result.shrunk})
     result.findings = drop_grown_at_import(result.findings, {**other_calls, **result.calls})
+    result.findings = drop_bound_to_new_arguments(result.findings, {**other_calls, **result.calls})
     result.findings = drop_owned_by_base(result.findings, root, project)
     result.paths = frozenset(f.display for f in files)
     result.findings.sort(key=Finding.sort_key)

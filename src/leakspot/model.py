@@ -75,6 +75,11 @@ class Finding:
             ``listener-never-removed`` on ``self.<key>`` in a constructor, those that may create
             that attribute; for ``unbounded-module-cache`` on an annotated class attribute,
             those that may make the class a pydantic model.
+        argument: ``listener-never-removed`` on what a class's ``__init__`` (or ``__new__``) is
+            given: the keys under which a call of the class (``grown_by``) passes it, its
+            0-based position after ``self`` as text and its name (``("0", "tree")``; only the
+            name for a keyword-only parameter, only the position for a positional-only one),
+            for the project phase (:func:`leakspot.engine.drop_bound_to_new_arguments`).
     """
 
     code: str
@@ -89,6 +94,7 @@ class Finding:
     key: str = ""  # rule-specific subject for the project phase (a container's name)
     grown_by: tuple[str, ...] = ()  # functions, or the class whose __init__ grows it; () if unnamed
     bases: tuple[str, ...] = ()  # base classes in other modules, for the project phase
+    argument: tuple[str, ...] = ()  # how callers pass the receiver to the constructor
     suppression: str | None = None  # the justification, when suppressed
     suppression_kind: str = "inSource"  # SARIF suppression kind: inSource, or external (baseline)
     #: runtime evidence joined by ``--evidence`` (:mod:`leakspot.runtime.matcher`): verdict, class,
@@ -165,6 +171,13 @@ class CallFacts(NamedTuple):
             which only a name says run once.
         exports: for a package's ``__init__.py``, its re-exports as ``(name, dotted source
             module)`` pairs (:func:`~leakspot.python.checks.unbounded_module_cache.package_exports`).
+        made: ``(class, keys)`` for each use of a name written like a class (``TreeTooltip``,
+            named as :func:`~leakspot.python.checks.unbounded_module_cache.call_names` names
+            callees): a call, with the keys of the arguments it makes anew for that call
+            (``"0"`` for the first positional one, a keyword's name:
+            :func:`~leakspot.python.checks.unbounded_module_cache.new_arguments`); any other use
+            that may make one (a base, a value handed on, ``cls(...)`` in its methods), with
+            no keys.
     """
 
     runtime: frozenset[str] = frozenset()
@@ -172,3 +185,4 @@ class CallFacts(NamedTuple):
     via: frozenset[tuple[str, str]] = frozenset()
     named: frozenset[str] = frozenset()
     exports: frozenset[tuple[str, str]] = frozenset()
+    made: frozenset[tuple[str, tuple[str, ...]]] = frozenset()

@@ -39,7 +39,8 @@ from pygls.lsp.server import LanguageServer
 from leakspot import __version__
 from leakspot.config import DEFAULT, ConfigError, Settings, find_config, load_settings
 from leakspot.discover import language_of
-from leakspot.engine import NO_CALLS, CallFacts, analyze_source, drop_bounded_elsewhere, drop_grown_at_import, drop_owned_by_base, run
+from leakspot.engine import (NO_CALLS, CallFacts, analyze_source, drop_bound_to_new_arguments, drop_bounded_elsewhere,
+                             drop_grown_at_import, drop_owned_by_base, run)
 from leakspot.model import Finding
 from leakspot.registry import find_rule, select_rules
 
@@ -116,6 +117,7 @@ class LeakspotServer(LanguageServer):
         after = result.calls
         moved = ({n.rsplit(".", 1)[-1] for n in (before.runtime ^ after.runtime) | (before.once ^ after.once)
                   | (before.named ^ after.named)} | {n for n, _ in before.exports ^ after.exports}
+                 | {n.rsplit(".", 1)[-1] for n, _ in before.made ^ after.made}
                  if language == "python" else set())
         # a call that runs as often as its caller decides through any chain of callers: every
         # open document with such findings is checked again
@@ -126,6 +128,7 @@ class LeakspotServer(LanguageServer):
         else:
             self.based.discard(uri)
         findings = drop_grown_at_import(drop_bounded_elsewhere(result.findings, self.shrunk), self.calls)
+        findings = drop_bound_to_new_arguments(findings, self.calls)
         # base classes in other modules are read from disk, as saved
         findings = drop_owned_by_base(findings, top)
         if (previous or frozenset()) != result.shrunk or moved or chained:

@@ -95,6 +95,58 @@ def assigned_values(scope: ast.AST, name: str) -> list[ast.expr]:
             and any(isinstance(t, ast.Name) and t.id == name for t in a.targets)]
 
 
+#: Calls whose result is shared, not owned by the object that stores it: getters of a
+#: current or default object (``asyncio.get_event_loop()``, ``Gtk.Settings.get_default()``).
+SHARED_FACTORY_PREFIXES = ("get", "current", "instance", "default")
+#: Loops: a statement before one holds the same object on every pass of its body.
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+def new_object(call: ast.Call) -> bool:
+    """Does this call make a new object, not get a shared one (:data:`SHARED_FACTORY_PREFIXES`)?"""
+    return not short_name(call.func).lstrip("_").lower().startswith(SHARED_FACTORY_PREFIXES)
+
+
+def made_before(module: PythonModule, node: ast.AST, fn, is_target, made=None) -> bool:
+    """Does a statement before the one holding ``node``, in its block or a block around it up
+    to ``fn`` (None: the module), always assign a target that ``is_target(expr)`` accepts
+    (``self.<attr>``, a global name) a value that ``made(value)`` accepts (default: a call
+    that makes a new object, :func:`new_object`)? It must run anew for each run of ``node``:
+    the search stops at the body of a loop around ``node``, since a statement before the
+    loop runs once for all its passes."""
+    node_: ast.AST = node
+    while node_ is not fn:
+        parent = module.parent(node_)
+        if parent is None:
+            return False
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list):
+                for i, stmt in enumerate(block):
+                    if stmt is node_:
+                        if any(always_makes(s, is_target, made) for s in block[:i]):
+                            return True
+                        break
+        if isinstance(parent, LOOPS) and node_ in parent.body:
+            return False
+        node_ = parent
+    return False
+
+
+def always_makes(stmt: ast.stmt, is_target, made=None) -> bool:
+    """Does ``stmt`` assign a target that ``is_target`` accepts a value that ``made`` accepts
+    (default: a new object, :func:`new_object`) on every path through it: the assignment
+    itself, or an ``if`` whose branches both do?"""
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        ok = made(stmt.value) if made else isinstance(stmt.value, ast.Call) and new_object(stmt.value)
+        return ok and any(is_target(t) for t in targets)
+    if isinstance(stmt, ast.If) and stmt.orelse:
+        return any(always_makes(s, is_target, made) for s in stmt.body) and any(
+            always_makes(s, is_target, made) for s in stmt.orelse)
+    return False
+
+
 def display(expr: ast.expr) -> str:
     """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
     try:

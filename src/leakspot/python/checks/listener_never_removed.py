@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from leakspot.python.bases import search_bases
-from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name,
-                                    process_targets, python_check, short_name as _short)
+from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name, made_before,
+                                    new_object, process_targets, python_check, short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import (CLASS_DEFINITION_HOOKS, REGISTRAR_NAME, _callable_name,
                                                             _function_chain, _is_script, _params,
                                                             cached_without_arguments, cli_command, once_flag_guarded)
@@ -40,8 +40,6 @@ PER_INSTANCE = frozenset({"__init__", "__new__", "__call__", "__enter__", "__aen
 #: Getters whose value a `replace` setter can put back.
 GETTERS = {"sys.gettrace": "sys.settrace", "sys.getprofile": "sys.setprofile",
            "threading.gettrace": "threading.settrace", "signal.getsignal": "signal.signal"}
-#: Calls whose result is shared, not owned by the object that stores it.
-SHARED_FACTORY_PREFIXES = ("get", "current", "instance", "default")
 DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
 #: receivers whose registries hold listeners by weak reference (PyPubSub's `pub.subscribe`:
 #: "callable_obj is held only by weak reference"), as Django's and blinker's do by default
@@ -210,6 +208,7 @@ class ListenerNeverRemoved(PythonCheck):
         if any(self._calls_on(func.value, name, fn) for name in pair.remove_also):
             return True
         self._report(call, f"{display(func.value)}.{func.attr}(...)", pair, fn)
+        self.findings[-1].argument = self._argument(func.value, call, fn)
         bases = self._deferred_bases(func.value, fn)
         if bases:
             self.findings[-1].key, self.findings[-1].bases = func.value.attr, bases
@@ -430,7 +429,7 @@ class ListenerNeverRemoved(PythonCheck):
                     # `future` of the function around a nested one: an object of that call,
                     # judged as that function's own local or parameter
                     return self._outlives(recv, call, outer, parameters) if _params(outer) & {recv.id} else False
-                if _made_before(self.module, call, fn, lambda t: isinstance(t, ast.Name) and t.id == recv.id):
+                if made_before(self.module, call, fn, lambda t: isinstance(t, ast.Name) and t.id == recv.id):
                     # `global boxRoot; boxRoot = tk.Toplevel(...)` (easygui): a new object for
                     # each call, kept in a global, binds like a local of the call
                     return False
@@ -448,6 +447,31 @@ class ListenerNeverRemoved(PythonCheck):
                 return not (found and found[0])
             return not own
         return False
+
+    def _argument(self, recv: ast.expr, call: ast.Call, fn) -> tuple[str, ...]:
+        """For a receiver that a module-level class's ``__init__`` or ``__new__`` is given (a
+        parameter, or ``self.<attr>`` assigned that parameter before ``call``), the keys under
+        which a call of the class passes it (``Finding.argument``): the project phase drops
+        the finding when every call in the run passes a new object there
+        (:func:`leakspot.engine.drop_bound_to_new_arguments`). Empty for any other receiver."""
+        cls = self.module.parent(fn)
+        if fn.name not in ("__init__", "__new__") or not (
+                isinstance(cls, ast.ClassDef) and self.module.parent(cls) is self.module.tree):
+            return ()
+        params = _params(fn) - {"self", "cls"}
+        name = recv.id if isinstance(recv, ast.Name) else ""
+        if _on_self(recv):
+            name = next((p for p in sorted(params) if made_before(
+                self.module, call, fn, lambda t: _on_self(t) and t.attr == recv.attr,
+                lambda v, p=p: isinstance(v, ast.Name) and v.id == p)), "")
+        if name not in params or assigned_values(fn, name):
+            return ()  # not a parameter, or one bound again in the constructor
+        a = fn.args
+        positional = [x.arg for x in a.posonlyargs + a.args][1:]
+        if name in positional:
+            index = str(positional.index(name))
+            return (index,) if name in [x.arg for x in a.posonlyargs] else (index, name)
+        return (name,) if name in [x.arg for x in a.kwonlyargs] else ()
 
     def _deferred_bases(self, recv: ast.expr, fn) -> tuple[str, ...]:
         """For a receiver ``self.<attr>`` in a constructor (:data:`PER_INSTANCE`) of a class
@@ -812,7 +836,7 @@ def creates_attribute(module, cls: ast.ClassDef, attr: str) -> bool | None:
                        and t.value.id == "self" for t in targets):
                 continue
             if isinstance(node.value, ast.Call):
-                return _new_object(node.value)
+                return new_object(node.value)
             assigned = False
             root = node.value
             while isinstance(root, ast.Attribute):
@@ -820,7 +844,7 @@ def creates_attribute(module, cls: ast.ClassDef, attr: str) -> bool | None:
             where = module.enclosing_function(node)
             if isinstance(root, ast.Name) and root.id != "self" and where is not None:
                 built = assigned_values(where, root.id)
-                if built and all(isinstance(v, ast.Call) and _new_object(v) for v in built):
+                if built and all(isinstance(v, ast.Call) and new_object(v) for v in built):
                     return True
     return assigned
 
@@ -842,7 +866,7 @@ def made_before_hook(method: str):
 def hook_calls(module, cls: ast.ClassDef | None, method: str, attr: str) -> bool | None:
     """Is every call of ``.<method>(...)`` in ``module`` a ``self.<method>(...)`` in a method
     of ``cls`` (any class, when None) that comes after a statement of the same block, or of a
-    block around it, that always assigns a new object to ``self.<attr>`` (:func:`_always_makes`)?
+    block around it, that always assigns a new object to ``self.<attr>`` (:func:`~leakspot.python.checks.always_makes`)?
     None when the module has no such call; for ``cls``, also when none of them is in it."""
     verdict = None
     for call in module.nodes(ast.Call):
@@ -851,49 +875,11 @@ def hook_calls(module, cls: ast.ClassDef | None, method: str, attr: str) -> bool
         fn = module.enclosing_function(call)
         where = module.parent(fn) if fn is not None else None
         if not (_on_self(call.func) and isinstance(where, ast.ClassDef) and (cls is None or where is cls)
-                and _made_before(module, call, fn, lambda t: isinstance(t, ast.Attribute) and t.attr == attr
+                and made_before(module, call, fn, lambda t: isinstance(t, ast.Attribute) and t.attr == attr
                                  and _on_self(t))):
             return False
         verdict = True
     return verdict
-
-
-def _made_before(module, call: ast.AST, fn, is_target) -> bool:
-    """Does a statement before the one holding ``call``, in its block or a block around it up
-    to ``fn``, always assign a new object to a target that ``is_target(expr)`` accepts
-    (``self.<attr>``, a global name)?"""
-    node: ast.AST = call
-    while node is not fn:
-        parent = module.parent(node)
-        if parent is None:
-            return False
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(parent, field, None)
-            if isinstance(block, list):
-                for i, stmt in enumerate(block):
-                    if stmt is node:
-                        if any(_always_makes(s, is_target) for s in block[:i]):
-                            return True
-                        break
-        node = parent
-    return False
-
-
-def _always_makes(stmt: ast.stmt, is_target) -> bool:
-    """Does ``stmt`` assign a new object to a target that ``is_target`` accepts on every path
-    through it: the assignment itself, or an ``if`` whose branches both do?"""
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        return _new_object(stmt.value) and any(is_target(t) for t in targets)
-    if isinstance(stmt, ast.If) and stmt.orelse:
-        return any(_always_makes(s, is_target) for s in stmt.body) and any(
-            _always_makes(s, is_target) for s in stmt.orelse)
-    return False
-
-
-def _new_object(call: ast.Call) -> bool:
-    """Does this call make a new object (not a getter of a shared one, `get_event_loop()`)?"""
-    return not _short(call.func).lstrip("_").lower().startswith(SHARED_FACTORY_PREFIXES)
 
 
 def _fork_child(module, node: ast.AST, fn) -> bool:

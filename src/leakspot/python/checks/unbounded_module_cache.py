@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.bases import based_on, search_bases
-from leakspot.python.checks import (PROCESS_EXITS, comments_at, PythonCheck, display, is_test_module, is_test_name,
+from leakspot.python.checks import (PROCESS_EXITS, comments_at, made_before, new_object, PythonCheck, display, is_test_module, is_test_name,
                                     python_check, short_name)
 from leakspot.model import CallFacts
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
@@ -1297,6 +1297,7 @@ def call_names(mod) -> CallFacts:
     at_import: set[str] = set()
     via: set[tuple[str, str]] = set()
     named: set[str] = set()
+    made: set[tuple[str, tuple[str, ...]]] = set()
     if is_test_module(mod.path):
         return CallFacts()
     setup: dict[int, bool] = {}
@@ -1344,8 +1345,12 @@ def call_names(mod) -> CallFacts:
     for call, f in [(c, c.func) for c in mod.nodes(ast.Call)] + decorators:
         fn = mod.enclosing_function(call)
         name = called(f, fn)
+        if isinstance(call, ast.Call) and (own_class := _own_class_call(mod, call, fn)):
+            made.add((own_class, ()))  # `cls(menu)`: any argument, as the class's callers give it
         if name is None:
             continue
+        if _class_like(name):
+            made.add((name.lstrip("."), new_arguments(mod, call, fn) if isinstance(call, ast.Call) else ()))
         if fn is not None and id(fn) not in setup:
             chain = _function_chain(mod, fn)
             # "once" shown by the code (a command, a cached function of no arguments), or
@@ -1371,6 +1376,8 @@ def call_names(mod) -> CallFacts:
         sub = f"{here}.{cls.name}".lstrip(".") if mod.parent(cls) is mod.tree else ""
         for base in cls.bases:
             name = called(base, mod.enclosing_function(cls))
+            if name and _class_like(name):
+                made.add((name.lstrip("."), ()))  # `super().__init__(text)` may pass any object
             if name and sub:
                 via.add((name.lstrip("."), sub))
             elif name:
@@ -1381,7 +1388,94 @@ def call_names(mod) -> CallFacts:
         name = called(value, fn)
         if name:
             runtime.add(name)
-    return CallFacts(frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named), package_exports(mod))
+    # a class handed on as a value (`functools.partial(ScaleTooltip)`, `factory = Tooltip`)
+    # may be called anywhere, with anything
+    for value in _class_values(mod):
+        name = called(value, mod.enclosing_function(value))
+        if name and _class_like(name):
+            made.add((name.lstrip("."), ()))
+    return CallFacts(frozenset(runtime), frozenset(at_import), frozenset(via), frozenset(named), package_exports(mod),
+                     frozenset(made))
+
+
+def _class_like(name: str) -> bool:
+    """Is the last part of a callee's name written like a class (``TreeTooltip``, not
+    ``SHARED``)?"""
+    last = name.rsplit(".", 1)[-1]
+    return last[:1].isupper() and not last.isupper()
+
+
+def _constructs(call: ast.Call) -> bool:
+    """Does ``call`` make a new object of a class (``ttk.Treeview(...)``, not
+    ``get_default()`` or ``make_tree()``)?"""
+    return _class_like(short_name(call.func)) and new_object(call)
+
+
+def new_arguments(mod, call: ast.Call, fn) -> tuple[str, ...]:
+    """The keys of the arguments that ``call`` (in ``fn``, None at module level) makes anew
+    for each run of it: ``"0"`` for the first positional argument (none after a ``*args``),
+    a keyword's name. An argument is new when it is a call of a class
+    (``TreeTooltip(ttk.Treeview(pane))``) or a name or attribute that a statement before it,
+    in the same pass of any loop around it, always assigns one
+    (``self.left_tree = ttk.Treeview(pane)`` right before ``TreeTooltip(self.left_tree)``:
+    :func:`~leakspot.python.checks.made_before`). For ``CallFacts.made``."""
+    def new(arg: ast.expr) -> bool:
+        if isinstance(arg, ast.Call):
+            return _constructs(arg)
+        if isinstance(arg, ast.Name):
+            return made_before(mod, call, fn, lambda t: isinstance(t, ast.Name) and t.id == arg.id, made)
+        if isinstance(arg, ast.Attribute):
+            want = display(arg)
+            return made_before(mod, call, fn, lambda t: isinstance(t, ast.Attribute) and t.attr == arg.attr
+                               and display(t) == want, made)
+        return False
+
+    def made(value: ast.expr) -> bool:
+        return isinstance(value, ast.Call) and _constructs(value)
+
+    keys = []
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if new(arg):
+            keys.append(str(i))
+    keys += [k.arg for k in call.keywords if k.arg and new(k.value)]
+    return tuple(keys)
+
+
+def _own_class_call(mod, call: ast.Call, fn) -> str:
+    """For ``cls(...)``, ``type(self)(...)`` or ``self.__class__(...)`` in a method of a
+    module-level class, that class's dotted name; else ""."""
+    f = call.func
+    cls = _enclosing_class(mod, fn) if fn is not None else None
+    if cls is None or mod.parent(cls) is not mod.tree:
+        return ""
+    if (isinstance(f, ast.Name) and f.id == "cls"
+            or isinstance(f, ast.Call) and short_name(f.func) == "type" and len(f.args) == 1
+            or isinstance(f, ast.Attribute) and f.attr == "__class__"):
+        return f"{module_dotted(mod.path)}.{cls.name}".lstrip(".")
+    return ""
+
+
+def _class_values(mod):
+    """Names and attributes written like classes that the module uses as values: not called,
+    subclassed, read an attribute of (``Tooltip.attach(...)``), inspected (``isinstance``),
+    compared, caught or written in an annotation."""
+    annotations = {id(n) for a in [*mod.nodes(ast.arg), *mod.nodes(ast.AnnAssign),
+                                   *mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef)]
+                   for ann in (getattr(a, "annotation", None), getattr(a, "returns", None)) if ann is not None
+                   for n in ast.walk(ann)}
+    for node in mod.nodes(ast.Name, ast.Attribute):
+        if not isinstance(node.ctx, ast.Load) or not _class_like(short_name(node)) or id(node) in annotations:
+            continue
+        parent = mod.parent(node)
+        if isinstance(parent, ast.Tuple) and isinstance(mod.parent(parent), (ast.Call, ast.ExceptHandler)):
+            parent = mod.parent(parent)  # `isinstance(x, (A, B))`, `except (A, B):`
+        if (isinstance(parent, (ast.Attribute, ast.ClassDef, ast.Compare, ast.ExceptHandler, ast.Raise))
+                or isinstance(parent, ast.Call) and (parent.func is node or short_name(parent.func) in _INSPECTING)
+                or isinstance(parent, FunctionNode) and node in parent.decorator_list):
+            continue
+        yield node
 
 
 def package_exports(mod) -> frozenset[tuple[str, str]]:
