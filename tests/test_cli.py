@@ -58,8 +58,13 @@ def test_newer_syntax_than_the_interpreter_says_so(tmp_path: Path) -> None:
     (tmp_path / "retry.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError:\n        pass\n")
     (tmp_path / "url.py").write_text('def url(h):\n    return f"{\n        h.base\n    }/api"\n')
     (tmp_path / "named.py").write_text("def f(g):\n    try:\n        g()\n    except OSError, ValueError as e:\n        pass\n")
+    # pysmb ships its Python 2 sources beside the Python 3 ones: `except E, name:` is not 3.14
+    (tmp_path / "legacy.py").write_text("def f(g):\n    try:\n        g()\n    except select.error, ex:\n        pass\n")
     r = run("check", ".", cwd=tmp_path)
     assert "broken.py:1: cannot parse" in r.stderr and "broken.py:1: cannot parse: invalid syntax\n" in r.stderr
+    if sys.version_info < (3, 14):
+        assert ("legacy.py:4: cannot parse: multiple exception types must be parenthesized (this looks like "
+                "Python 2 syntax: `except E, name:` is `except E as name:` in Python 3)\n") in r.stderr
     assert r.returncode == 2
     assert "named.py:4: cannot parse: multiple exception types must be parenthesized\n" in r.stderr
     if sys.version_info < (3, 12):

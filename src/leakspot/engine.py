@@ -156,6 +156,9 @@ PEP_701_OPENING = re.compile(r"(?<![\w])[rR]?[fF][rR]?(\"|')[^\"']*\{\s*$")
 #: ``except A, B:`` without parentheses, which Python 3.14 accepts (PEP 758) and older ones
 #: reject with this message; with ``as`` the parentheses are still required.
 PEP_758_MESSAGE = "multiple exception types must be parenthesized"
+#: Python 2's ``except E, name:`` (pysmb's ``except select.error, ex:``): one type, then a
+#: plain lower-case name to bind, where PEP 758's ``except A, B:`` lists types.
+PYTHON2_EXCEPT = re.compile(r"\s*except\s+[\w.]+\s*,\s*[a-z_][a-z0-9_]*\s*:")
 
 
 def _newer_syntax(exc: SyntaxError) -> str:
@@ -169,6 +172,8 @@ def _newer_syntax(exc: SyntaxError) -> str:
             # a PEP 701 f-string whose `{...}` spans lines, which 3.11's tokenizer cannot end
             msg.startswith("unterminated string literal") and PEP_701_OPENING.search(text)):
         needed = (3, 12)
+    elif msg == PEP_758_MESSAGE and PYTHON2_EXCEPT.match(text):
+        return " (this looks like Python 2 syntax: `except E, name:` is `except E as name:` in Python 3)"
     elif msg == PEP_758_MESSAGE and not re.search(r"\bas\s+\w+\s*:", text):
         needed = (3, 14)
     else:

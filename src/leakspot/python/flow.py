@@ -76,6 +76,9 @@ class Tracker:
     #: other names for the resource itself: ``y`` of ``with var as y:`` (every resource's
     #: ``__enter__`` returns the object itself: files, sockets, archives, temporary files)
     same: set[str] = field(default_factory=set)
+    #: ``unheld_if_raising(stmt, var) -> bool``: does this statement, when it raises, leave the
+    #: resource not held (a thread whose ``start()`` raised never ran)? None: no statement does
+    unheld_if_raising: Callable[[ast.stmt, str], bool] | None = None
 
     def run(self) -> list[Leak]:
         """Interpret the function body; return the leaks found, in source order."""
@@ -106,7 +109,8 @@ class Tracker:
                 # the statement may raise before it completes; `f.close()` raising does not
                 # leave `f` ours
                 simple = not isinstance(stmt, _COMPOUND)
-                released = simple and _st(states, OPEN) and not _st(post, OPEN)
+                released = simple and _st(states, OPEN) and (not _st(post, OPEN) or (
+                    self.unheld_if_raising is not None and self.unheld_if_raising(stmt, self.var)))
                 if isinstance(stmt, (ast.With, ast.AsyncWith)) and _st(states, OPEN):
                     # `with os.fdopen(fd) as f:` takes ownership, and `with f:` closes `f` on
                     # the way out of an exception too; its body adds its own states

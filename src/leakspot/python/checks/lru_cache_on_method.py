@@ -86,6 +86,8 @@ class LruCacheOnMethod(PythonCheck):
                     bound = _maxsize(node, name, self._constants())
                     if bound.lstrip("-").isdigit() and int(bound) <= 0:
                         continue  # `lru_cache(maxsize=0)` wraps the method without caching: it keeps nothing
+                    if bound and name != "cachetools.cached" and self._one_instance(cls):
+                        continue  # a singleton, kept anyway: a bounded cache keeps nothing more of it
                     how = "until evicted from the cache object it shares with every instance" \
                         if name == "cachetools.cached" else (
                         "until evicted from a cache of at most " + bound + (" entry" if bound == "1" else " entries")
@@ -104,6 +106,36 @@ class LruCacheOnMethod(PythonCheck):
                         # `if _registry is None:`), that is one object, which lives anyway.
                         # The project phase drops the finding then (drop_grown_at_import).
                         self.findings[-1].grown_by = (f"{module_dotted(self.module.path)}.{cls.name}".lstrip("."),)
+
+
+    def _one_instance(self, cls: ast.ClassDef) -> bool:
+        """Does ``cls`` hand out one instance that lives anyway: its ``__new__`` returns
+        ``cls.X`` after setting it under a test of it (nagiosplugin's ``Runtime``), or its
+        metaclass, a class of this module, memoises what it makes (:func:`_memoising_metaclass`)?"""
+        from leakspot.python.checks.listener_never_removed import _new_singleton
+        if _new_singleton(cls):
+            return True
+        meta = next((k.value for k in cls.keywords if k.arg == "metaclass"), None)
+        if not isinstance(meta, ast.Name):
+            return False
+        found = [c for c in self.module.tree.body if isinstance(c, ast.ClassDef) and c.name == meta.id]
+        return len(found) == 1 and _memoising_metaclass(found[0])
+
+
+def _memoising_metaclass(meta: ast.ClassDef) -> bool:
+    """Does the metaclass ``meta`` memoise its instances (yfinance's ``SingletonMeta``): its
+    ``__call__`` returns an item or attribute of a container on every return
+    (``return cls._instances[cls]``) and stores something there (``cls._instances[cls] =
+    instance``)? The memo keeps each instance alive for good: one per class, or per key."""
+    call = next((f for f in meta.body if isinstance(f, ast.FunctionDef) and f.name == "__call__"), None)
+    if call is None:
+        return False
+    returns = [r.value for r in ast.walk(call) if isinstance(r, ast.Return)]
+    if not returns or not all(isinstance(v, (ast.Subscript, ast.Attribute)) for v in returns):
+        return False
+    stored = {ast.unparse(t) for a in ast.walk(call) if isinstance(a, ast.Assign) for t in a.targets
+              if isinstance(t, (ast.Subscript, ast.Attribute))}
+    return all(ast.unparse(v) in stored for v in returns)
 
 
 def _callee(decorator: ast.expr) -> ast.expr:

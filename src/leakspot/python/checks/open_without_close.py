@@ -376,7 +376,8 @@ class ResourceCheck(PythonCheck):
         self._aliases: set[str] = set()
         leaks = Tracker(fn, var, stmt, lambda node, v: self._releases(node, v, resource),
                         with_releases=resource.with_releases and resource.path_attr is None,
-                        rebinding_derives=resource.path_attr == "", aliases=self._aliases).run()
+                        rebinding_derives=resource.path_attr == "", aliases=self._aliases,
+                        unheld_if_raising=self._unheld_if_raising).run()
         leaks = self._leak_paths(leaks, fn, var)
         if any(leak.node is None for leak in leaks) and self._locked(fn, var):
             # a lock file (`fcntl.flock(f, LOCK_EX)`): held open for as long as the function
@@ -413,6 +414,12 @@ class ResourceCheck(PythonCheck):
     def _leak_paths(self, leaks: list, fn, var: str) -> list:
         """The leaks worth reporting (a subclass drops paths it knows cannot happen)."""
         return leaks
+
+    def _unheld_if_raising(self, stmt: ast.stmt, var: str) -> bool:
+        """Does ``stmt``, when it raises, leave ``var``'s resource not held
+        (:attr:`leakspot.python.flow.Tracker.unheld_if_raising`)? Not for a resource held from
+        the call that makes it."""
+        return False
 
     def _releases(self, node: ast.AST, var: str, resource: Resource = FILE) -> bool:
         """Does evaluating ``node`` close ``var`` or hand it to an owner?"""

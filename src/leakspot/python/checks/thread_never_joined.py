@@ -90,23 +90,14 @@ class ThreadNeverJoined(ResourceCheck):
         returned, and then there is nothing left to join."""
         return _asserts_ended(node, var) or super()._releases(node, var, resource)
 
-    def _leak_paths(self, leaks, fn, var):
-        """Leaks whose exit is not in the handler of a ``try`` around ``var.start()``: when
-        ``start()`` raises (``RuntimeError: can't start new thread``) the thread never ran."""
-        return [leak for leak in leaks if leak.node is None or not self._after_failed_start(leak.node, fn, var)]
-
-    def _after_failed_start(self, node: ast.AST, fn, var: str) -> bool:
-        p = self.module.parent(node)
-        while p is not None and p is not fn:
-            if isinstance(p, ast.ExceptHandler):
-                t = self.module.parent(p)
-                if isinstance(t, ast.Try) and any(
-                        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "start"
-                        and isinstance(n.func.value, ast.Name) and n.func.value.id == var
-                        for b in t.body for n in ast.walk(b)):
-                    return True
-            p = self.module.parent(p)
-        return False
+    def _unheld_if_raising(self, stmt: ast.stmt, var: str) -> bool:
+        """``var.start()`` raising (``RuntimeError: can't start new thread``): the thread never
+        ran, so the handler that catches it, and every path on from there, holds nothing
+        (soco's scanners, which ``break`` out of the loop that starts them and then join the
+        ones that started)."""
+        return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "start"
+                and isinstance(stmt.value.func.value, ast.Name) and stmt.value.func.value.id == var)
 
 
 def _asserts_ended(node: ast.AST, var: str) -> bool:

@@ -1291,8 +1291,12 @@ def call_names(mod) -> CallFacts:
     class is made (``(base, subclass)``). A class named as a base counts as called inside a function: its constructor runs
     whenever a subclass is made. Facts for the project phase, which drops an
     ``unbounded-module-cache`` or ``listener-never-removed`` finding whose functions the run calls only at import
-    (:func:`leakspot.engine.drop_grown_at_import`). A test module's calls say nothing: a test
-    calls a request handler by name, the application never does."""
+    (:func:`leakspot.engine.drop_grown_at_import`). Each use of a name written like a class
+    is also ``made``: a call with the keys of the arguments it makes anew
+    (:func:`new_arguments`), or with none a base, a value handed on (:func:`_class_values`)
+    or ``cls(...)`` in the class's own methods, for
+    :func:`leakspot.engine.drop_bound_to_new_arguments`. A test module's calls say nothing: a
+    test calls a request handler by name, the application never does."""
     runtime: set[str] = set()
     at_import: set[str] = set()
     via: set[tuple[str, str]] = set()
