@@ -1451,26 +1451,29 @@ def _own_class_call(mod, call: ast.Call, fn) -> str:
     """For ``cls(...)``, ``type(self)(...)`` or ``self.__class__(...)`` in a method of a
     module-level class, that class's dotted name; else ""."""
     f = call.func
-    cls = _enclosing_class(mod, fn) if fn is not None else None
-    if cls is None or mod.parent(cls) is not mod.tree:
-        return ""
-    if (isinstance(f, ast.Name) and f.id == "cls"
+    if not (isinstance(f, ast.Name) and f.id == "cls"
             or isinstance(f, ast.Call) and short_name(f.func) == "type" and len(f.args) == 1
-            or isinstance(f, ast.Attribute) and f.attr == "__class__"):
-        return f"{module_dotted(mod.path)}.{cls.name}".lstrip(".")
-    return ""
+            or isinstance(f, ast.Attribute) and f.attr == "__class__") or fn is None:
+        return ""
+    cls = _enclosing_class(mod, fn)
+    return f"{module_dotted(mod.path)}.{cls.name}".lstrip(".") if cls is not None and mod.parent(cls) is mod.tree else ""
 
 
 def _class_values(mod):
     """Names and attributes written like classes that the module uses as values: not called,
     subclassed, read an attribute of (``Tooltip.attach(...)``), inspected (``isinstance``),
     compared, caught or written in an annotation."""
+    candidates = [n for n in mod.nodes(ast.Name) if n.id[:1].isupper()] + [
+        n for n in mod.nodes(ast.Attribute) if n.attr[:1].isupper()]
+    candidates = [n for n in candidates if isinstance(n.ctx, ast.Load) and _class_like(short_name(n))]
+    if not candidates:
+        return
     annotations = {id(n) for a in [*mod.nodes(ast.arg), *mod.nodes(ast.AnnAssign),
                                    *mod.nodes(ast.FunctionDef, ast.AsyncFunctionDef)]
                    for ann in (getattr(a, "annotation", None), getattr(a, "returns", None)) if ann is not None
                    for n in ast.walk(ann)}
-    for node in mod.nodes(ast.Name, ast.Attribute):
-        if not isinstance(node.ctx, ast.Load) or not _class_like(short_name(node)) or id(node) in annotations:
+    for node in candidates:
+        if id(node) in annotations:
             continue
         parent = mod.parent(node)
         if isinstance(parent, ast.Tuple) and isinstance(mod.parent(parent), (ast.Call, ast.ExceptHandler)):
