@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.bases import based_on, search_bases
-from leakspot.python.checks import (PROCESS_EXITS, comments_at, made_before, new_object, PythonCheck, display, is_test_module, is_test_name,
-                                    python_check, short_name)
+from leakspot.python.checks import (PROCESS_EXITS, PythonCheck, comments_at, display, is_test_module, is_test_name,
+                                    made_before, new_object, python_check, short_name)
 from leakspot.model import CallFacts
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
@@ -1456,7 +1456,9 @@ def _own_class_call(mod, call: ast.Call, fn) -> str:
             or isinstance(f, ast.Attribute) and f.attr == "__class__") or fn is None:
         return ""
     cls = _enclosing_class(mod, fn)
-    return f"{module_dotted(mod.path)}.{cls.name}".lstrip(".") if cls is not None and mod.parent(cls) is mod.tree else ""
+    if cls is None or mod.parent(cls) is not mod.tree:
+        return ""
+    return f"{module_dotted(mod.path)}.{cls.name}".lstrip(".")
 
 
 def _class_values(mod):
