@@ -147,6 +147,29 @@ def always_makes(stmt: ast.stmt, is_target, made=None) -> bool:
     return False
 
 
+def memoised_by_metaclass(module: PythonModule, cls: ast.ClassDef) -> bool:
+    """Is ``cls`` made by a metaclass, a module-level class of ``module``, that memoises what
+    it makes (yfinance's ``SingletonMeta``)? Its ``__call__`` returns an item or attribute of a
+    container on every return (``return cls._instances[cls]``) and stores something there
+    (``cls._instances[cls] = instance``). The memo keeps each instance alive for good, one per
+    class or per key, and the constructor runs once for each."""
+    meta = next((k.value for k in cls.keywords if k.arg == "metaclass"), None)
+    if not isinstance(meta, ast.Name):
+        return False
+    found = [c for c in module.tree.body if isinstance(c, ast.ClassDef) and c.name == meta.id]
+    if len(found) != 1:
+        return False
+    call = next((f for f in found[0].body if isinstance(f, ast.FunctionDef) and f.name == "__call__"), None)
+    if call is None:
+        return False
+    returns = [r.value for r in ast.walk(call) if isinstance(r, ast.Return)]
+    if not returns or not all(isinstance(v, (ast.Subscript, ast.Attribute)) for v in returns):
+        return False
+    stored = {ast.unparse(t) for a in ast.walk(call) if isinstance(a, ast.Assign) for t in a.targets
+              if isinstance(t, (ast.Subscript, ast.Attribute))}
+    return all(ast.unparse(v) in stored for v in returns)
+
+
 def display(expr: ast.expr) -> str:
     """Source text of an expression, as shown in messages (``json.load``, ``self.log``)."""
     try:

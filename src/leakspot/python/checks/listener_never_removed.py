@@ -15,8 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from leakspot.python.bases import search_bases
-from leakspot.python.checks import (PythonCheck, assigned_values, display, is_test_module, is_test_name, made_before,
-                                    new_object, process_targets, python_check, short_name as _short)
+from leakspot.python.checks import (LOOPS, PythonCheck, assigned_values, display, is_test_module, is_test_name,
+                                    made_before, memoised_by_metaclass, new_object, process_targets, python_check,
+                                    short_name as _short)
 from leakspot.python.checks.unbounded_module_cache import (CLASS_DEFINITION_HOOKS, REGISTRAR_NAME, _callable_name,
                                                             _function_chain, _is_script, _params,
                                                             cached_without_arguments, cli_command, once_flag_guarded)
@@ -356,12 +357,17 @@ class ListenerNeverRemoved(PythonCheck):
         accessor) or at import time, outside loops, or memoised per key (``if name not in
         cls._instances: cls._instances[name] = cls(...)``, langsmith's test suites): one
         instance per key, which the memo keeps alive anyway, so what the constructor registers
-        holds nothing more (whether the memo grows is ``unbounded-module-cache``'s question). A
-        class the module makes nowhere is judged as before: its callers are elsewhere."""
+        holds nothing more (whether the memo grows is ``unbounded-module-cache``'s question).
+        So is a class whose metaclass memoises what it makes
+        (:func:`~leakspot.python.checks.memoised_by_metaclass`: yfinance's ``SingletonMeta``),
+        wherever it is made. A class the module makes nowhere is judged as before: its callers
+        are elsewhere."""
         cls = self.module.parent(fn)
         if fn.name not in ("__init__", "__new__", "__post_init__") or not (
                 isinstance(cls, ast.ClassDef) and self.module.parent(cls) is self.module.tree):
             return False
+        if memoised_by_metaclass(self.module, cls):
+            return True
         classmethods = {id(m) for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                         and any(isinstance(d, ast.Name) and d.id == "classmethod" for d in m.decorator_list)}
         calls = [c for c in self.module.nodes(ast.Call) if isinstance(c.func, ast.Name) and (
@@ -638,7 +644,7 @@ class ListenerNeverRemoved(PythonCheck):
     def _in_loop(self, node: ast.AST, fn) -> bool:
         p = self.module.parent(node)
         while p is not None and p is not fn:
-            if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
+            if isinstance(p, LOOPS):
                 return True
             p = self.module.parent(p)
         return False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from leakspot.python.checks import PythonCheck, is_test_module, python_check
+from leakspot.python.checks import PythonCheck, is_test_module, memoised_by_metaclass, python_check
+from leakspot.python.checks.listener_never_removed import _new_singleton
 from leakspot.python.parse import FunctionNode, module_dotted
 
 CACHE_DECORATORS = frozenset({
@@ -111,31 +112,9 @@ class LruCacheOnMethod(PythonCheck):
     def _one_instance(self, cls: ast.ClassDef) -> bool:
         """Does ``cls`` hand out one instance that lives anyway: its ``__new__`` returns
         ``cls.X`` after setting it under a test of it (nagiosplugin's ``Runtime``), or its
-        metaclass, a class of this module, memoises what it makes (:func:`_memoising_metaclass`)?"""
-        from leakspot.python.checks.listener_never_removed import _new_singleton
-        if _new_singleton(cls):
-            return True
-        meta = next((k.value for k in cls.keywords if k.arg == "metaclass"), None)
-        if not isinstance(meta, ast.Name):
-            return False
-        found = [c for c in self.module.tree.body if isinstance(c, ast.ClassDef) and c.name == meta.id]
-        return len(found) == 1 and _memoising_metaclass(found[0])
-
-
-def _memoising_metaclass(meta: ast.ClassDef) -> bool:
-    """Does the metaclass ``meta`` memoise its instances (yfinance's ``SingletonMeta``): its
-    ``__call__`` returns an item or attribute of a container on every return
-    (``return cls._instances[cls]``) and stores something there (``cls._instances[cls] =
-    instance``)? The memo keeps each instance alive for good: one per class, or per key."""
-    call = next((f for f in meta.body if isinstance(f, ast.FunctionDef) and f.name == "__call__"), None)
-    if call is None:
-        return False
-    returns = [r.value for r in ast.walk(call) if isinstance(r, ast.Return)]
-    if not returns or not all(isinstance(v, (ast.Subscript, ast.Attribute)) for v in returns):
-        return False
-    stored = {ast.unparse(t) for a in ast.walk(call) if isinstance(a, ast.Assign) for t in a.targets
-              if isinstance(t, (ast.Subscript, ast.Attribute))}
-    return all(ast.unparse(v) in stored for v in returns)
+        metaclass, a class of this module, memoises what it makes
+        (:func:`~leakspot.python.checks.memoised_by_metaclass`)?"""
+        return _new_singleton(cls) or memoised_by_metaclass(self.module, cls)
 
 
 def _callee(decorator: ast.expr) -> ast.expr:

@@ -417,8 +417,8 @@ class ResourceCheck(PythonCheck):
 
     def _unheld_if_raising(self, stmt: ast.stmt, var: str) -> bool:
         """Does ``stmt``, when it raises, leave ``var``'s resource not held
-        (:attr:`leakspot.python.flow.Tracker.unheld_if_raising`)? Not for a resource held from
-        the call that makes it."""
+        (:attr:`leakspot.python.flow.Tracker.unheld_if_raising`)? Never for a resource that is
+        held from the call that makes it (a file, a socket); a thread overrides it."""
         return False
 
     def _releases(self, node: ast.AST, var: str, resource: Resource = FILE) -> bool:

@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass, field
 
 from leakspot.python.bases import based_on, search_bases
-from leakspot.python.checks import (PROCESS_EXITS, PythonCheck, comments_at, display, is_test_module, is_test_name,
-                                    made_before, new_object, python_check, short_name)
+from leakspot.python.checks import (LOOPS, PROCESS_EXITS, PythonCheck, comments_at, display, is_test_module,
+                                    is_test_name, made_before, new_object, python_check, short_name)
 from leakspot.model import CallFacts
 from leakspot.python.parse import FunctionNode, absolute_name, module_dotted
 
@@ -1427,14 +1427,14 @@ def new_arguments(mod, call: ast.Call, fn) -> tuple[str, ...]:
         if isinstance(arg, ast.Call):
             return _constructs(arg)
         if isinstance(arg, ast.Name):
-            return made_before(mod, call, fn, lambda t: isinstance(t, ast.Name) and t.id == arg.id, made)
+            return made_before(mod, call, fn, lambda t: isinstance(t, ast.Name) and t.id == arg.id, constructed)
         if isinstance(arg, ast.Attribute):
             want = display(arg)
             return made_before(mod, call, fn, lambda t: isinstance(t, ast.Attribute) and t.attr == arg.attr
-                               and display(t) == want, made)
+                               and display(t) == want, constructed)
         return False
 
-    def made(value: ast.expr) -> bool:
+    def constructed(value: ast.expr) -> bool:
         return isinstance(value, ast.Call) and _constructs(value)
 
     keys = []
@@ -1816,7 +1816,7 @@ def _in_loop(mod, node, fn) -> bool:
             ends = ends or "exit"
         elif ends == "exit" and isinstance(p, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             ends = ""  # a handler may catch it, and the loop go on
-        if isinstance(p, (ast.For, ast.AsyncFor, ast.While)) and not ends:
+        if isinstance(p, LOOPS) and not ends:
             return True
         p, child = mod.parent(p), p
     return False
